@@ -1,0 +1,21 @@
+import * as Comlink from "comlink/dist/esm/comlink.mjs";
+import { CodedError, fromErrorData, toErrorData } from "./errors.ts";
+import type { ErrorData } from "./errors.ts";
+
+export { Comlink };
+export { default as nodeEndpoint } from "comlink/dist/esm/node-adapter.mjs";
+
+/**
+ * Comlink drops an error's `code`, `cause` and class when it crosses a thread. This handler,
+ * installed on both sides, sends errors as {@link ErrorData} and rebuilds a {@link CodedError}.
+ */
+export function installErrorTransfer(): void {
+  const original = Comlink.transferHandlers.get("throw");
+  Comlink.transferHandlers.set("throw", {
+    canHandle: (value: unknown): value is { value: unknown } => original?.canHandle(value) ?? false,
+    serialize: ({ value }: { value: unknown }) => [{ data: toErrorData(value) }, []],
+    deserialize: (serialized: { data: ErrorData }): never => {
+      throw serialized.data === undefined ? new CodedError("INTERNAL", "Unknown error") : fromErrorData(serialized.data);
+    },
+  } as Comlink.TransferHandler<{ value: unknown }, { data: ErrorData }>);
+}

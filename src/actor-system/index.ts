@@ -1,0 +1,13 @@
+/** The generic actor runtime: worker pool, mailboxes, ask/tell, deadlines, broadcast, supervision. */
+export { ActorSystem } from "./actor-system.ts";
+export type { ActorsLost, ActorSystemOptions, SpawnRequest } from "./actor-system.ts";
+export { behaviorRef } from "./behavior.ts";
+export type { ActorContext, Behavior, BehaviorRef, MessageContext, SpawnSpec } from "./behavior.ts";
+export { broadcastAndGather } from "./broadcast.ts";
+export type { BroadcastOutcome } from "./broadcast.ts";
+export { ManualClock, systemClock } from "./clock.ts";
+export type { Clock } from "./clock.ts";
+export { ActorLostError, ActorNotFoundError, CodedError, DeadlineExceededError, fromErrorData, toErrorData } from "./errors.ts";
+export type { ErrorData } from "./errors.ts";
+export { withDeadline } from "./race.ts";
+export type { SpawnResult } from "./actor-host.ts";

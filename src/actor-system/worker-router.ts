@@ -1,0 +1,79 @@
+import type { SpawnSpec } from "./behavior.ts";
+import { mainThread } from "./envelope.ts";
+import type { AskEnvelope, Envelope, ReplyEnvelope } from "./envelope.ts";
+import { ActorNotFoundError, toErrorData } from "./errors.ts";
+import type { WorkerHandle } from "./worker-handle.ts";
+
+export interface WorkerRouterOptions {
+  lookup(actorId: string): WorkerHandle | undefined;
+  settle(reply: ReplyEnvelope): void;
+  spawned(handle: WorkerHandle, specs: SpawnSpec[]): void;
+  stopped(handle: WorkerHandle, ids: string[]): void;
+}
+
+/**
+ * The main thread's switchboard for batches that workers send: replies to the main thread are
+ * settled, messages between actors on different workers are forwarded, and asks forwarded to a
+ * worker that is then lost are failed at once instead of waiting for their deadline.
+ */
+export class WorkerRouter {
+  #options: WorkerRouterOptions;
+  #bySerial = new Map<number, WorkerHandle>();
+  /** Forwarded asks still unanswered: `${from}:${id}` → the worker they went to. */
+  #forwarded = new Map<string, { target: WorkerHandle; ask: AskEnvelope }>();
+
+  constructor(options: WorkerRouterOptions) {
+    this.#options = options;
+  }
+
+  receive(from: WorkerHandle, batch: Envelope[]): void {
+    this.#bySerial.set(from.serial, from);
+    for (const envelope of batch) {
+      switch (envelope.k) {
+        case "tell":
+          this.#options.lookup(envelope.to)?.outbox.push(envelope);
+          break;
+        case "ask":
+          this.#forwardAsk(envelope);
+          break;
+        case "reply":
+          this.#forwardReply(envelope);
+          break;
+        case "spawned":
+          this.#options.spawned(from, envelope.specs);
+          break;
+        case "stopped":
+          this.#options.stopped(from, envelope.ids);
+          break;
+      }
+    }
+  }
+
+  /** Answers, with `error`, every forwarded ask that was waiting on `lost`. */
+  failForwardedTo(lost: WorkerHandle, error: Error): void {
+    this.#bySerial.delete(lost.serial);
+    for (const [key, { target, ask }] of this.#forwarded) {
+      if (target !== lost) continue;
+      this.#forwarded.delete(key);
+      this.#forwardReply({ k: "reply", id: ask.id, to: ask.from, ok: false, error: toErrorData(error) });
+    }
+  }
+
+  #forwardAsk(ask: AskEnvelope): void {
+    const target = this.#options.lookup(ask.to);
+    if (target === undefined) {
+      const reply: ReplyEnvelope = ask.stop
+        ? { k: "reply", id: ask.id, to: ask.from, ok: true, value: undefined }
+        : { k: "reply", id: ask.id, to: ask.from, ok: false, error: toErrorData(new ActorNotFoundError(ask.to)) };
+      return this.#forwardReply(reply);
+    }
+    this.#forwarded.set(`${ask.from}:${ask.id}`, { target, ask });
+    target.outbox.push(ask);
+  }
+
+  #forwardReply(reply: ReplyEnvelope): void {
+    if (reply.to === mainThread) return this.#options.settle(reply);
+    this.#forwarded.delete(`${reply.to}:${reply.id}`);
+    this.#bySerial.get(reply.to)?.outbox.push(reply);
+  }
+}
