@@ -6,5 +6,6 @@ export default defineConfig({
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    env: { PODVISOR_LOG_LEVEL: process.env.PODVISOR_LOG_LEVEL ?? "fatal" },
   },
 });
