@@ -177,7 +177,9 @@ export class ActorSystem {
   }
 
   /** Asks every actor at once and gathers each outcome by one absolute deadline. */
-  broadcast<T = unknown>(ids: string[], message: unknown | ((id: string) => unknown), options: { deadlineAt: number }): Promise<BroadcastOutcome<T>[]> {
+  broadcast<T = unknown>(ids: string[], messageFor: (id: string) => unknown, options: { deadlineAt: number }): Promise<BroadcastOutcome<T>[]>;
+  broadcast<T = unknown>(ids: string[], message: unknown, options: { deadlineAt: number }): Promise<BroadcastOutcome<T>[]>;
+  broadcast<T = unknown>(ids: string[], message: unknown, options: { deadlineAt: number }): Promise<BroadcastOutcome<T>[]> {
     return broadcastAndGather<T>(this, ids, message, options);
   }
 

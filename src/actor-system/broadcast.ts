@@ -23,9 +23,11 @@ interface Asker {
 export function broadcastAndGather<T = unknown>(
   system: Asker,
   ids: string[],
-  message: unknown | ((id: string) => unknown),
+  messageFor: (id: string) => unknown,
   options: { deadlineAt: number },
-): Promise<BroadcastOutcome<T>[]> {
+): Promise<BroadcastOutcome<T>[]>;
+export function broadcastAndGather<T = unknown>(system: Asker, ids: string[], message: unknown, options: { deadlineAt: number }): Promise<BroadcastOutcome<T>[]>;
+export function broadcastAndGather<T = unknown>(system: Asker, ids: string[], message: unknown, options: { deadlineAt: number }): Promise<BroadcastOutcome<T>[]> {
   const messageFor = typeof message === "function" ? (message as (id: string) => unknown) : () => message;
   return Promise.all(ids.map((id) =>
     system.ask<T>(id, messageFor(id), options).then(
