@@ -15,6 +15,7 @@ import { PendingAsks } from "./pending-asks.ts";
 import { WorkerHandle } from "./worker-handle.ts";
 import type { WorkerHealth } from "./worker-protocol.ts";
 import { WorkerRouter } from "./worker-router.ts";
+import type { MainThreadService } from "./worker-router.ts";
 
 export interface ActorSystemOptions {
   /** Worker threads in the pool; default: the number of available cores. */
@@ -67,6 +68,7 @@ export class ActorSystem {
   #pending: PendingAsks;
   #router: WorkerRouter;
   #listeners = new Set<(lost: ActorsLost) => void>();
+  #services = new Map<string, MainThreadService>();
   #unrecoverable = 0;
   #nextSerial = 1;
   #monitor: ReturnType<typeof setInterval> | undefined;
@@ -85,6 +87,7 @@ export class ActorSystem {
     this.#pending = new PendingAsks(this.#clock);
     this.#router = new WorkerRouter({
       lookup: (id) => this.#registry.get(id)?.handle,
+      service: (name) => this.#services.get(name),
       settle: (reply) => reply.ok ? this.#pending.resolve(reply.id, reply.value) : this.#pending.reject(reply.id, fromErrorData(reply.error)),
       spawned: (handle, specs) => specs.forEach((spec) => this.#register(handle, spec)),
       stopped: (handle, ids) => ids.forEach((id) => this.#unregister(handle, id)),
@@ -189,6 +192,16 @@ export class ActorSystem {
     const { id, promise } = this.#pending.add(to, handle.serial, deadlineAt);
     handle.outbox.push({ k: "ask", to, msg, id, from: mainThread, deadlineAt, ...(stop ? { stop: true } : {}) });
     return promise;
+  }
+
+  /**
+   * Offers `handler` to every actor under `name` (asked and told like an actor). Subprocesses
+   * belong on the main thread: on Deno execa cannot load in a worker, and on Node a child spawned
+   * from a worker that is then terminated stays a zombie — so actors decide, services act.
+   */
+  serve(name: string, handler: MainThreadService): void {
+    if (this.#services.has(name)) throw new RangeError(`Cannot serve "${name}": a service has that name already`);
+    this.#services.set(name, handler);
   }
 
   /** Which worker (by index) hosts an actor. */

@@ -11,3 +11,4 @@ export { ActorLostError, ActorNotFoundError, CodedError, DeadlineExceededError, 
 export type { ErrorData } from "./errors.ts";
 export { withDeadline } from "./race.ts";
 export type { SpawnResult } from "./actor-host.ts";
+export type { MainThreadService } from "./worker-router.ts";

@@ -4,8 +4,16 @@ import type { AskEnvelope, Envelope, ReplyEnvelope } from "./envelope.ts";
 import { ActorNotFoundError, toErrorData } from "./errors.ts";
 import type { WorkerHandle } from "./worker-handle.ts";
 
+/**
+ * Work that must happen on the main thread (spawning and reaping processes, say), offered to
+ * actors under a name they can `ask` like any actor. It never blocks: it returns a promise.
+ */
+export type MainThreadService = (message: unknown, context: { deadlineAt: number }) => unknown;
+
 export interface WorkerRouterOptions {
   lookup(actorId: string): WorkerHandle | undefined;
+  /** A handler on the main thread addressed by name, as an actor would be. */
+  service(name: string): MainThreadService | undefined;
   settle(reply: ReplyEnvelope): void;
   spawned(handle: WorkerHandle, specs: SpawnSpec[]): void;
   stopped(handle: WorkerHandle, ids: string[]): void;
@@ -30,9 +38,12 @@ export class WorkerRouter {
     this.#bySerial.set(from.serial, from);
     for (const envelope of batch) {
       switch (envelope.k) {
-        case "tell":
-          this.#options.lookup(envelope.to)?.outbox.push(envelope);
+        case "tell": {
+          const service = this.#options.service(envelope.to);
+          if (service !== undefined) void this.#serve(service, envelope.msg, Number.POSITIVE_INFINITY);
+          else this.#options.lookup(envelope.to)?.outbox.push(envelope);
           break;
+        }
         case "ask":
           this.#forwardAsk(envelope);
           break;
@@ -60,6 +71,15 @@ export class WorkerRouter {
   }
 
   #forwardAsk(ask: AskEnvelope): void {
+    const service = this.#options.service(ask.to);
+    if (service !== undefined) {
+      void this.#serve(service, ask.msg, ask.deadlineAt).then((result) => this.#forwardReply(
+        result.ok
+          ? { k: "reply", id: ask.id, to: ask.from, ok: true, value: result.value }
+          : { k: "reply", id: ask.id, to: ask.from, ok: false, error: toErrorData(result.error) },
+      ));
+      return;
+    }
     const target = this.#options.lookup(ask.to);
     if (target === undefined) {
       const reply: ReplyEnvelope = ask.stop
@@ -69,6 +89,14 @@ export class WorkerRouter {
     }
     this.#forwarded.set(`${ask.from}:${ask.id}`, { target, ask });
     target.outbox.push(ask);
+  }
+
+  async #serve(service: MainThreadService, message: unknown, deadlineAt: number): Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }> {
+    try {
+      return { ok: true, value: await service(message, { deadlineAt }) };
+    } catch (error) {
+      return { ok: false, error };
+    }
   }
 
   #forwardReply(reply: ReplyEnvelope): void {

@@ -46,6 +46,17 @@ describe("the mailbox", () => {
     expect(answer).toEqual({ hello: "there" });
   });
 
+  test("an actor asks a main-thread service by name, and gets its answer or its error", async () => {
+    system.serve("test:double", (message) => {
+      if (typeof message !== "number") throw new RangeError("Cannot double: not a number");
+      return message * 2;
+    });
+    const relay = await system.spawn({ behavior: refs.relay });
+    const deadlineAt = Date.now() + 5_000;
+    expect(await system.ask(relay, { to: "test:double", message: 21, deadlineAt }, soon())).toBe(42);
+    await expect(system.ask(relay, { to: "test:double", message: "x", deadlineAt }, soon())).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+  });
+
   test("an actor spawns children on its own worker and asks them", async () => {
     const witness = await system.spawn({ behavior: refs.recorder });
     const parent = await system.spawn({ behavior: refs.parent, init: { witness, count: 3 } });
