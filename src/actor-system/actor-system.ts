@@ -26,6 +26,8 @@ export interface ActorSystemOptions {
   heartbeatIntervalMs?: number;
   /** A worker silent this long is hung: terminated and replaced; default 5,000 ms. */
   heartbeatTimeoutMs?: number;
+  /** The worker threads' entry module: one that imports `worker-entry.ts`, and may preload behaviours. */
+  workerEntry?: URL;
 }
 
 export interface SpawnRequest {
@@ -62,7 +64,8 @@ const log = getLogger("actor-system");
  */
 export class ActorSystem {
   #clock: Clock;
-  #options: Required<Omit<ActorSystemOptions, "clock">>;
+  #options: Required<Omit<ActorSystemOptions, "clock" | "workerEntry">>;
+  #workerEntry: URL | undefined;
   #workers: WorkerHandle[] = [];
   #registry = new Map<string, { handle: WorkerHandle; spec: SpawnSpec }>();
   #pending: PendingAsks;
@@ -84,6 +87,7 @@ export class ActorSystem {
     if (!Number.isInteger(this.#options.workers) || this.#options.workers < 1) {
       throw new RangeError(`Cannot start actor system: workers must be a positive integer, got ${options.workers}`);
     }
+    this.#workerEntry = options.workerEntry;
     this.#pending = new PendingAsks(this.#clock);
     this.#router = new WorkerRouter({
       lookup: (id) => this.#registry.get(id)?.handle,
@@ -250,6 +254,7 @@ export class ActorSystem {
       serial: this.#nextSerial++,
       heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
       clock: this.#clock,
+      entry: this.#workerEntry,
       onBatch: (handle, batch: Envelope[]) => this.#router.receive(handle, batch),
       onExit: (handle, exitCode) => this.#lose(handle, "exited", { exitCode }),
     });

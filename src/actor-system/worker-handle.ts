@@ -17,6 +17,7 @@ export interface WorkerHandleOptions {
   serial: number;
   heartbeatIntervalMs: number;
   clock: Clock;
+  entry?: URL;
   onBatch(handle: WorkerHandle, batch: Envelope[]): void;
   onExit(handle: WorkerHandle, exitCode: number): void;
 }
@@ -52,7 +53,7 @@ export class WorkerHandle {
       heartbeat: this.#heartbeat.buffer as SharedArrayBuffer,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
     };
-    this.#worker = new Worker(workerEntry, { workerData: init, transferList: [channel.port2] });
+    this.#worker = new Worker(options.entry ?? workerEntry, { workerData: init, transferList: [channel.port2] });
     this.#exited = new Promise((resolve) => this.#worker.once("exit", resolve));
     void this.#exited.then((code) => options.onExit(this, code));
     // The exit that follows is what the system acts on; the error is logged once, here.

@@ -1,8 +1,9 @@
 /**
- * The podvisor command line. `podvisor daemon` will start the daemon; every other command is a
- * client of its socket API. Neither exists yet: this is the foundation issue (see README).
+ * The podvisor command line. `podvisor daemon` runs the daemon. The client commands (`runp`,
+ * `stopp`, `pods` …) need the socket API, which does not exist yet (see README).
  */
 import { Command } from "commander";
+import { addDaemonCommand } from "./daemon-command.ts";
 import { describeVersion } from "./version.ts";
 
 const program = new Command("podvisor")
@@ -19,5 +20,7 @@ program
     if (options.output === "json") console.log(JSON.stringify(info, null, 2));
     else console.log(`podvisor ${info.version} (${info.runtime} ${info.runtimeVersion})`);
   });
+
+addDaemonCommand(program);
 
 await program.parseAsync(process.argv);

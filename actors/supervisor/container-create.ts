@@ -1,0 +1,62 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { CodedError } from "../../src/actor-system/index.ts";
+import { mountRootfs, unmountRootfs } from "../../src/host/rootfs.ts";
+import type { ContainerRecord } from "../../src/state/records.ts";
+import type { SandboxMessage } from "../protocol.ts";
+import type { SupervisorContext } from "./context.ts";
+import { newId } from "./ids.ts";
+import { findSandbox } from "./lookup.ts";
+import { normalizeContainerConfig } from "./validate.ts";
+
+const actorCallMs = 30_000;
+
+/**
+ * Creates a container in a ready sandbox: its directory and log under the root, an overlay rootfs
+ * when asked (the client's directory is the read-only lower layer), the runtime's container, and
+ * its actor (a child of the sandbox's). Nothing runs until it is started.
+ */
+export async function createContainer(context: SupervisorContext, sandboxId: string, config: unknown, options: { infra?: boolean } = {}): Promise<string> {
+  const normalized = normalizeContainerConfig(config);
+  const sandbox = findSandbox(context, sandboxId);
+  if (sandbox.state !== "ready") throw new CodedError("FAILED_PRECONDITION", `Cannot create container: pod sandbox ${sandboxId} is ${sandbox.state}`);
+  const id = newId();
+  const dir = context.store.containerDir(sandboxId, id);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const record: ContainerRecord = {
+    id,
+    sandboxId,
+    ...normalized,
+    infra: options.infra ?? false,
+    dir,
+    logPath: join(dir, "container.log"),
+    cgroupPath: `${sandbox.cgroupPath}/ctr-${id}`,
+    state: "created",
+    createdAt: Date.now(),
+  };
+  try {
+    const rootfs = normalized.rootfs === undefined
+      ? undefined
+      : await mountRootfs({ lowerDir: normalized.rootfs, containerDir: dir, root: context.root });
+    await context.backend.create({
+      id,
+      command: record.command,
+      env: record.env,
+      cwd: record.cwd,
+      logPath: record.logPath,
+      cgroupPath: record.cgroupPath,
+      netnsPath: sandbox.netnsPath,
+      rootfsDir: rootfs?.mergedDir,
+      stopSignal: record.stopSignal as NodeJS.Signals,
+    });
+    await context.store.saveContainer(record);
+    const message: SandboxMessage = { type: "sandbox.add-container", record };
+    await context.system.ask(sandboxId, message, { deadlineAt: Date.now() + actorCallMs });
+  } catch (error) {
+    await context.backend.delete(id).catch(() => {});
+    if (normalized.rootfs !== undefined) await unmountRootfs(dir, { root: context.root }).catch(() => {});
+    await context.store.removeContainer(record).catch(() => {});
+    throw error;
+  }
+  return id;
+}

@@ -1,0 +1,13 @@
+import type { ContainerRecord } from "../../src/state/records.ts";
+import type { ContainerMessage } from "../protocol.ts";
+import type { SupervisorContext } from "./context.ts";
+import { findContainer } from "./lookup.ts";
+
+const startCallMs = 30_000;
+
+/** Starts a created container: its own cgroup, the sandbox's netns, output to its log. */
+export async function startContainer(context: SupervisorContext, id: string): Promise<ContainerRecord> {
+  findContainer(context, id);
+  const message: ContainerMessage = { type: "container.start" };
+  return context.system.ask<ContainerRecord>(id, message, { deadlineAt: Date.now() + startCallMs });
+}

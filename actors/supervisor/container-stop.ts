@@ -1,0 +1,13 @@
+import type { ContainerRecord } from "../../src/state/records.ts";
+import type { StopOptions, SupervisorContext } from "./context.ts";
+import { resolveDeadline } from "./context.ts";
+import { stopContainers } from "./containers-stop.ts";
+import { findContainer } from "./lookup.ts";
+
+/** Stops one container: its stop signal, then a kill of its whole cgroup at the deadline. */
+export async function stopContainer(context: SupervisorContext, id: string, options: StopOptions = {}): Promise<ContainerRecord> {
+  const record = findContainer(context, id);
+  const { errors } = await stopContainers(context, [record], resolveDeadline(options));
+  if (errors.length > 0) throw errors[0];
+  return context.store.containers.get(id) ?? record;
+}

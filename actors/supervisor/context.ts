@@ -1,0 +1,47 @@
+import type { ActorSystem } from "../../src/actor-system/index.ts";
+import type { RuntimeBackend } from "../../src/runtime/runtime-backend.ts";
+import type { StateStore } from "../../src/state/state-store.ts";
+import type { StopDeadlines } from "./stop-deadlines.ts";
+
+/** What every supervisor verb works with: one object, built once by the Supervisor. */
+export interface SupervisorContext {
+  /** The daemon's root (resolved): everything it creates on disk lies under it. */
+  root: string;
+  /** Short tag derived from the root, in every netns and cgroup name, so two daemons never collide. */
+  tag: string;
+  system: ActorSystem;
+  store: StateStore;
+  backend: RuntimeBackend;
+  deadlines: StopDeadlines;
+  /** Stops in progress, by sandbox id: a second stop joins the first. */
+  stopsInFlight: Map<string, Promise<StopOutcome>>;
+  /** Time a container gets after its kill to be reported stopped. */
+  killGraceMs: number;
+}
+
+/** What a sandbox stop did: each host step with its duration, and the containers' outcomes. */
+export interface StopOutcome {
+  podSandboxId: string;
+  durationMs: number;
+  phases: Record<string, number>;
+  warnings: string[];
+}
+
+/** A timeout (relative) or a deadline (absolute); the deadline wins when both are given. */
+export interface StopOptions {
+  timeoutMs?: number;
+  deadlineAt?: number;
+}
+
+export const defaultStopTimeoutMs = 10_000;
+
+/** The absolute deadline a stop runs under. */
+export function resolveDeadline(options: StopOptions = {}, now = Date.now()): number {
+  if (options.deadlineAt !== undefined) {
+    if (!Number.isFinite(options.deadlineAt)) throw new RangeError("Cannot stop: deadlineAt must be a finite epoch time in ms");
+    return options.deadlineAt;
+  }
+  const timeoutMs = options.timeoutMs ?? defaultStopTimeoutMs;
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new RangeError("Cannot stop: timeoutMs must be a non-negative number");
+  return now + timeoutMs;
+}

@@ -1,0 +1,20 @@
+import { CodedError } from "../../src/actor-system/index.ts";
+import type { ContainerRecord, SandboxRecord } from "../../src/state/records.ts";
+import type { SupervisorContext } from "./context.ts";
+import { validateId } from "./ids.ts";
+
+/** The record of a sandbox, or a NOT_FOUND error; a malformed id is a TypeError. */
+export function findSandbox(context: SupervisorContext, id: unknown): SandboxRecord {
+  validateId(id, "pod sandbox");
+  const record = context.store.sandboxes.get(id);
+  if (record === undefined) throw new CodedError("NOT_FOUND", `Cannot find pod sandbox "${id}"`, { details: { podSandboxId: id } });
+  return record;
+}
+
+/** The record of a container, or a NOT_FOUND error; a malformed id is a TypeError. */
+export function findContainer(context: SupervisorContext, id: unknown): ContainerRecord {
+  validateId(id, "container");
+  const record = context.store.containers.get(id);
+  if (record === undefined) throw new CodedError("NOT_FOUND", `Cannot find container "${id}"`, { details: { containerId: id } });
+  return record;
+}

@@ -1,0 +1,95 @@
+import { join } from "node:path";
+import { CodedError } from "../../src/actor-system/index.ts";
+import { removeCgroup } from "../../src/host/cgroup-remove.ts";
+import { removeNetns } from "../../src/host/netns-remove.ts";
+import { unmountShm } from "../../src/host/shm.ts";
+import { unmountMany } from "../../src/host/unmount.ts";
+import type { SandboxRecord, StopPhase } from "../../src/state/records.ts";
+import type { SupervisorContext } from "./context.ts";
+
+type StepResult = "done" | `skipped: ${string}`;
+
+interface Step {
+  name: string;
+  /** The journal phase reached once this step is done, if it ends one. */
+  phase?: StopPhase;
+  /** A best-effort step warns and goes on; any other failure fails the stop (the caller retries). */
+  bestEffort?: boolean;
+  run(context: SupervisorContext, record: SandboxRecord): Promise<StepResult>;
+}
+
+/**
+ * The host cleanup of one stopped sandbox, in CRI-O's order. Every step is idempotent ("already
+ * gone" is done), timed, and journaled, so a failed stop can simply be retried.
+ */
+const steps: Step[] = [
+  { name: "storage-unmount", phase: "storage-unmounted", bestEffort: true, run: unmountContainerStorage },
+  { name: "network-teardown", phase: "network-down", run: teardownNetwork },
+  { name: "netns-removal", phase: "netns-removed", run: removeNamespace },
+  { name: "selinux-label-release", run: async () => "skipped: SELinux is not enabled on this host; no label was taken" },
+  { name: "shm-unmount", phase: "shm-unmounted", run: unmountSandboxShm },
+  { name: "sandbox-storage-stop", run: async () => "skipped: the sandbox has no storage of its own beyond its directory" },
+  { name: "cgroup-removal", run: async (context, record) => (await removeCgroup(record.cgroupPath), "done") },
+];
+
+export interface CleanupReport {
+  phases: Record<string, number>;
+  skipped: Record<string, string>;
+  warnings: string[];
+}
+
+export async function cleanupSandboxHost(
+  context: SupervisorContext,
+  record: SandboxRecord,
+  journal: (phase: StopPhase) => Promise<void>,
+): Promise<CleanupReport> {
+  const report: CleanupReport = { phases: {}, skipped: {}, warnings: [] };
+  for (const step of steps) {
+    const startedAt = performance.now();
+    try {
+      const result = await step.run(context, record);
+      if (result !== "done") report.skipped[step.name] = result.slice("skipped: ".length);
+    } catch (error) {
+      if (!step.bestEffort) {
+        throw new CodedError("HOST_CLEANUP_FAILED", `Cannot stop pod sandbox ${record.id}: ${step.name} failed: ${(error as Error).message}`, {
+          cause: error,
+          details: { podSandboxId: record.id, step: step.name },
+        });
+      }
+      report.warnings.push(`${step.name}: ${(error as Error).message}`);
+    }
+    report.phases[step.name] = performance.now() - startedAt;
+    if (step.phase !== undefined) await journal(step.phase);
+  }
+  return report;
+}
+
+async function unmountContainerStorage(context: SupervisorContext, record: SandboxRecord): Promise<StepResult> {
+  const merged = context.store.containersOf(record.id)
+    .filter((container) => !container.infra && container.rootfs !== undefined)
+    .map((container) => join(container.dir, "merged"));
+  if (merged.length === 0) return "skipped: no container has a rootfs";
+  const result = await unmountMany(merged, { root: context.root });
+  const problems = [...result.refused, ...result.failed];
+  if (problems.length > 0) throw new Error(`${problems.length} rootfs could not be unmounted`);
+  return "done";
+}
+
+async function teardownNetwork(_context: SupervisorContext, record: SandboxRecord): Promise<StepResult> {
+  if (record.hostNetwork) return "skipped: the sandbox uses the host network";
+  // The only network podvisor sets up is "none": loopback inside the namespace, which goes with it.
+  // CNI plugins (a later issue) will be called here with DEL, even when the namespace is gone.
+  return "skipped: network \"none\" has nothing beyond loopback, removed with the namespace";
+}
+
+async function removeNamespace(_context: SupervisorContext, record: SandboxRecord): Promise<StepResult> {
+  if (record.netnsName === undefined) return "skipped: the sandbox uses the host network";
+  await removeNetns(record.netnsName);
+  return "done";
+}
+
+async function unmountSandboxShm(context: SupervisorContext, record: SandboxRecord): Promise<StepResult> {
+  if (record.shmPath === undefined) return "skipped: the sandbox uses the host IPC namespace";
+  await unmountShm(record.shmPath, { root: context.root });
+  return "done";
+}

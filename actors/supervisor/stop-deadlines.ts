@@ -1,0 +1,53 @@
+/**
+ * The current stop deadline of each sandbox being stopped. A second stop that joins a first may
+ * shorten it (never lengthen it); every wait running under the old deadline is cut to the new one.
+ */
+export class StopDeadlines {
+  #deadlines = new Map<string, { deadlineAt: number; lowered: EventTarget }>();
+
+  /** Sets or lowers `sandboxId`'s deadline; returns the one in force. */
+  lower(sandboxId: string, deadlineAt: number): number {
+    const current = this.#deadlines.get(sandboxId);
+    if (current === undefined) {
+      this.#deadlines.set(sandboxId, { deadlineAt, lowered: new EventTarget() });
+      return deadlineAt;
+    }
+    if (deadlineAt < current.deadlineAt) {
+      current.deadlineAt = deadlineAt;
+      current.lowered.dispatchEvent(new Event("lowered"));
+    }
+    return current.deadlineAt;
+  }
+
+  get(sandboxId: string): number | undefined {
+    return this.#deadlines.get(sandboxId)?.deadlineAt;
+  }
+
+  clear(sandboxId: string): void {
+    this.#deadlines.delete(sandboxId);
+  }
+
+  /**
+   * A signal that aborts at `deadlineAt`, or at the sandbox's stop deadline if that is (or
+   * becomes) earlier. Call `dispose` when done so that no timer or listener lingers.
+   */
+  signalFor(sandboxId: string, deadlineAt: number): { signal: AbortSignal; dispose(): void } {
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      const at = Math.min(deadlineAt, this.get(sandboxId) ?? deadlineAt);
+      timer = setTimeout(() => controller.abort(new Error("deadline")), Math.max(0, at - Date.now()));
+    };
+    const entry = this.#deadlines.get(sandboxId);
+    entry?.lowered.addEventListener("lowered", arm);
+    arm();
+    return {
+      signal: controller.signal,
+      dispose: () => {
+        clearTimeout(timer);
+        entry?.lowered.removeEventListener("lowered", arm);
+      },
+    };
+  }
+}

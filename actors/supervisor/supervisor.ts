@@ -1,0 +1,177 @@
+import { createHash } from "node:crypto";
+import { mkdir, realpath, rmdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { findCgroup2Mount } from "../../src/host/cgroup.ts";
+import { ActorSystem } from "../../src/actor-system/index.ts";
+import type { ActorsLost } from "../../src/actor-system/index.ts";
+import { getLogger } from "../../src/log/logger.ts";
+import { ProcessBackend } from "../../src/runtime/process-backend.ts";
+import type { RuntimeBackend } from "../../src/runtime/runtime-backend.ts";
+import type { ContainerState, SandboxState } from "../../src/state/records.ts";
+import { StateStore } from "../../src/state/state-store.ts";
+import { runtimeService, stateService } from "../protocol.ts";
+import type { SandboxMessage, StateRequest } from "../protocol.ts";
+import { sandboxRef } from "../sandbox.ts";
+import { createContainer } from "./container-create.ts";
+import { removeContainer } from "./container-remove.ts";
+import { startContainer } from "./container-start.ts";
+import { stopContainer } from "./container-stop.ts";
+import type { StopOptions, StopOutcome, SupervisorContext } from "./context.ts";
+import { runtimeService as makeRuntimeService } from "./runtime-service.ts";
+import { removePodSandbox } from "./sandbox-remove.ts";
+import { runPodSandbox } from "./sandbox-run.ts";
+import { stopPodSandbox } from "./sandbox-stop.ts";
+import { containerStatus, listContainers, listPodSandbox, podSandboxStatus } from "./status.ts";
+import type { ContainerStatus, PodSandboxStatus } from "./status.ts";
+import { stopAllPodSandboxes } from "./stop-all.ts";
+import type { StopAllResult } from "./stop-all.ts";
+import { StopDeadlines } from "./stop-deadlines.ts";
+
+const log = getLogger("supervisor");
+
+/** Removes this daemon's top cgroup if nothing is left in it (rmdir refuses otherwise); never kills. */
+async function removeEmptyCgroup(path: string): Promise<void> {
+  try {
+    await rmdir(join(await findCgroup2Mount(), path));
+  } catch (error) {
+    log.debug("Left the daemon's cgroup in place", { path, error });
+  }
+}
+const actorCallMs = 30_000;
+
+export interface SupervisorOptions {
+  /** The daemon's root: every record, mount point and log it makes lies under it. */
+  root: string;
+  /** Worker threads; default: the available cores. */
+  workers?: number;
+  /** The container runtime; default: host processes in their own cgroups. */
+  backend?: RuntimeBackend;
+  /** Time a container gets, after its kill, to be reported stopped; default 5 s. */
+  killGraceMs?: number;
+  heartbeatTimeoutMs?: number;
+}
+
+/**
+ * The supervisor, on the main thread: the registry of sandboxes and containers, their lifecycle
+ * (the daemon's internal API, one file per verb beside this one), and the host cleanup. No stuck
+ * worker can stall it: it kills a container's cgroup itself when an actor does not answer.
+ */
+export class Supervisor {
+  readonly #context: SupervisorContext;
+
+  private constructor(context: SupervisorContext) {
+    this.#context = context;
+  }
+
+  static async start(options: SupervisorOptions): Promise<Supervisor> {
+    await mkdir(resolve(options.root), { recursive: true, mode: 0o700 });
+    const root = await realpath(resolve(options.root));
+    const system = await ActorSystem.start({
+      workers: options.workers,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+      workerEntry: new URL("../worker.ts", import.meta.url),
+    });
+    const store = new StateStore(root);
+    await store.load();
+    const context: SupervisorContext = {
+      root,
+      tag: createHash("sha256").update(root).digest("hex").slice(0, 8),
+      system,
+      store,
+      backend: options.backend ?? new ProcessBackend(),
+      deadlines: new StopDeadlines(),
+      stopsInFlight: new Map(),
+      killGraceMs: options.killGraceMs ?? 5_000,
+    };
+    system.serve(runtimeService, makeRuntimeService(context.backend, system, context.deadlines));
+    system.serve(stateService, (message) => store.saveContainer((message as StateRequest).record));
+    const supervisor = new Supervisor(context);
+    system.onActorsLost((lost) => void supervisor.#rebuild(lost));
+    for (const sandbox of store.sandboxes.values()) await supervisor.#spawnActors(sandbox.id);
+    log.info("Supervisor ready", { root, sandboxes: store.sandboxes.size, containers: store.containers.size });
+    return supervisor;
+  }
+
+  get root(): string {
+    return this.#context.root;
+  }
+
+  /** The tag in every netns and cgroup name this supervisor makes (`pv-<tag>-…`, `podvisor-<tag>/…`). */
+  get tag(): string {
+    return this.#context.tag;
+  }
+
+  runPodSandbox(config: unknown): Promise<string> {
+    return runPodSandbox(this.#context, config);
+  }
+
+  stopPodSandbox(id: string, options?: StopOptions): Promise<StopOutcome> {
+    return stopPodSandbox(this.#context, id, options);
+  }
+
+  removePodSandbox(id: string): Promise<void> {
+    return removePodSandbox(this.#context, id);
+  }
+
+  podSandboxStatus(id: string): PodSandboxStatus {
+    return podSandboxStatus(this.#context, id);
+  }
+
+  listPodSandbox(filter?: { state?: SandboxState }): PodSandboxStatus[] {
+    return listPodSandbox(this.#context, filter);
+  }
+
+  createContainer(sandboxId: string, config: unknown): Promise<string> {
+    return createContainer(this.#context, sandboxId, config);
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await startContainer(this.#context, id);
+  }
+
+  async stopContainer(id: string, options?: StopOptions): Promise<void> {
+    await stopContainer(this.#context, id, options);
+  }
+
+  removeContainer(id: string): Promise<void> {
+    return removeContainer(this.#context, id);
+  }
+
+  containerStatus(id: string): ContainerStatus {
+    return containerStatus(this.#context, id);
+  }
+
+  listContainers(filter?: { podSandboxId?: string; state?: ContainerState }): ContainerStatus[] {
+    return listContainers(this.#context, filter);
+  }
+
+  stopAllPodSandboxes(options?: StopOptions): Promise<StopAllResult[]> {
+    return stopAllPodSandboxes(this.#context, options);
+  }
+
+  /** Stops the actor system. With `stopAll`, every sandbox is stopped first (in parallel). */
+  async shutdown(options: { stopAll: boolean } & StopOptions): Promise<StopAllResult[]> {
+    const results = options.stopAll ? await this.stopAllPodSandboxes(options) : [];
+    await this.#context.system.shutdown();
+    if (options.stopAll) await removeEmptyCgroup(`podvisor-${this.#context.tag}`);
+    return results;
+  }
+
+  /** Spawns a sandbox's actor and its containers' actors from their records (the records are the truth). */
+  async #spawnActors(sandboxId: string): Promise<void> {
+    const { system, store } = this.#context;
+    await system.spawn({ id: sandboxId, behavior: sandboxRef, init: { id: sandboxId } });
+    for (const record of store.containersOf(sandboxId)) {
+      const message: SandboxMessage = { type: "sandbox.add-container", record };
+      await system.ask(sandboxId, message, { deadlineAt: Date.now() + actorCallMs });
+    }
+  }
+
+  async #rebuild(lost: ActorsLost): Promise<void> {
+    const sandboxes = lost.specs.filter((spec) => spec.behavior.export === sandboxRef.export && this.#context.store.sandboxes.has(spec.id));
+    log.warn("Rebuilding actors of a lost worker", { workerIndex: lost.workerIndex, sandboxes: sandboxes.length, unrecoverable: lost.unrecoverable });
+    for (const spec of sandboxes) {
+      await this.#spawnActors(spec.id).catch((error: unknown) => log.error("Cannot rebuild a sandbox's actors", { sandboxId: spec.id, error }));
+    }
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Unmounting paths inside the daemon's root, one or many, idempotently.
+ *
+ * Why two passes: umount(8) with `--lazy` rereads the whole mount table for every path it is given
+ * (1,000 tmpfs mounts: ~690 ms in one process), while a plain umount finds each mount with one
+ * statfs (~18 ms for the same 1,000). So every path is first unmounted plainly, and only the ones
+ * still mounted afterwards — busy ones — are detached lazily. The end state is the same as a lazy
+ * detach of everything.
+ */
+import { getLogger } from "../log/logger.ts";
+import { runHostCommand, HostCommandError } from "./host-command.ts";
+import type { HostCommandResult } from "./host-command.ts";
+import { readMountinfo } from "./mountinfo.ts";
+import { resolveInsideRoot } from "./paths.ts";
+
+const log = getLogger("host:unmount");
+
+/** Bytes of paths one umount process is given, well under Linux's ARG_MAX (2 MiB). */
+const argvBudgetBytes = 256 * 1024;
+
+/** Options of {@link unmountPath} and {@link unmountMany}. */
+export interface UnmountOptions {
+  /** The daemon's root; a path that resolves outside it is refused, and nothing is done to it. */
+  root: string;
+  signal?: AbortSignal;
+}
+
+/** What {@link unmountMany} did, path by path (resolved paths, except for `refused`). */
+export interface UnmountManyResult {
+  unmounted: string[];
+  notMounted: string[];
+  /** Paths that resolve outside the root (or could not be resolved); left untouched. */
+  refused: { path: string; error: Error }[];
+  /** Paths still mounted after a lazy detach. */
+  failed: { path: string; error: Error }[];
+}
+
+/**
+ * Unmounts one path inside the root: resolves it (symlinks included), refuses it if it lies
+ * outside the root, does nothing if it is not mounted, detaches it otherwise.
+ *
+ * @example
+ * await unmountPath("/var/lib/podvisor/shm/abc", { root: "/var/lib/podvisor" }); // "unmounted"
+ */
+export async function unmountPath(target: string, options: UnmountOptions): Promise<"unmounted" | "not-mounted"> {
+  const result = await unmountMany([target], options);
+  const problem = result.refused[0] ?? result.failed[0];
+  if (problem !== undefined) throw problem.error;
+  return result.unmounted.length > 0 ? "unmounted" : "not-mounted";
+}
+
+/**
+ * Unmounts many paths inside the root with as few processes as it can: one read of the mount
+ * table, one `umount p1 p2 …` per chunk of paths, and a `umount -l` for those still mounted.
+ * Never throws for a single path: each outcome is in the result.
+ *
+ * @example
+ * const { failed } = await unmountMany(mergedDirs, { root });
+ */
+export async function unmountMany(paths: readonly string[], options: UnmountOptions): Promise<UnmountManyResult> {
+  const startedAt = performance.now();
+  log.debug("Unmounting paths", { count: paths.length });
+  const result: UnmountManyResult = { unmounted: [], notMounted: [], refused: [], failed: [] };
+  const resolved = new Set<string>();
+  await Promise.all(
+    paths.map(async (requested) => {
+      try {
+        resolved.add(await resolveInsideRoot(options.root, requested));
+      } catch (error) {
+        result.refused.push({ path: requested, error: error as Error });
+      }
+    }),
+  );
+  let mounted = await mountedAmong(resolved);
+  for (const target of resolved) if (!mounted.has(target)) result.notMounted.push(target);
+  const targets = [...mounted.keys()];
+  const failures: HostCommandResult[] = [];
+  for (const lazy of [false, true]) {
+    if (mounted.size === 0) break;
+    const failed = await umountAll(mounted, { lazy, signal: options.signal });
+    if (failed.length === 0) {
+      mounted = new Map();
+      break;
+    }
+    failures.push(...failed);
+    mounted = await mountedAmong(mounted.keys());
+  }
+  for (const target of targets) {
+    if (!mounted.has(target)) result.unmounted.push(target);
+    else result.failed.push({ path: target, error: stillMounted(target, failures) });
+  }
+  log.debug("Unmounted paths", {
+    unmounted: result.unmounted.length,
+    notMounted: result.notMounted.length,
+    refused: result.refused.length,
+    failed: result.failed.length,
+    durationMs: Math.round(performance.now() - startedAt),
+  });
+  return result;
+}
+
+/** How many mounts are stacked on each of `targets` that is a mount point, from one table read. */
+async function mountedAmong(targets: Iterable<string>): Promise<Map<string, number>> {
+  const wanted = new Set(targets);
+  const counts = new Map<string, number>();
+  for (const mount of await readMountinfo()) {
+    if (wanted.has(mount.mountPoint)) counts.set(mount.mountPoint, (counts.get(mount.mountPoint) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Runs umount over chunks of the targets (each repeated once per stacked mount); returns failures. */
+async function umountAll(
+  targets: Map<string, number>,
+  options: { lazy: boolean; signal?: AbortSignal },
+): Promise<HostCommandResult[]> {
+  const failures: HostCommandResult[] = [];
+  const flags = options.lazy ? ["--lazy"] : [];
+  let chunk: string[] = [];
+  let bytes = 0;
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    const action = `unmount ${chunk.length === 1 ? chunk[0] : `${chunk.length} paths`}`;
+    const outcome = await runHostCommand("umount", [...flags, ...chunk], { action, signal: options.signal, reject: false });
+    if (outcome.failed) failures.push(outcome);
+    chunk = [];
+    bytes = 0;
+  };
+  for (const [target, count] of targets) {
+    for (let i = 0; i < count; i++) {
+      if (bytes + target.length + 1 > argvBudgetBytes) await flush();
+      chunk.push(target);
+      bytes += target.length + 1;
+    }
+  }
+  await flush();
+  return failures;
+}
+
+/** The error for a path still mounted, with the last thing umount said about it. */
+function stillMounted(target: string, failures: readonly HostCommandResult[]): Error {
+  const failure = failures.findLast((outcome) => outcome.stderr.includes(`${target}:`)) ?? failures.at(-1);
+  if (failure === undefined) return new Error(`Cannot unmount ${target}: still mounted`);
+  return new HostCommandError(`unmount ${target}`, failure, { about: `${target}:` });
+}

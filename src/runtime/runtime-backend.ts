@@ -1,0 +1,111 @@
+/**
+ * The container runtime: how a container's processes are run, signalled, watched and reaped.
+ * One interface, several backends:
+ *
+ * - `ProcessBackend` (default): the command runs as a host process in its own cgroup v2.
+ * - `LaggingBackend`: wraps another and reports "stopped" late, like VM-based runtimes (Kata).
+ *
+ * Room is left for what comes later, without building it now:
+ * - an OCI runtime backend (runc, crun) that turns a {@link ContainerSpec} into a bundle and drives
+ *   `runc create/start/kill/state/delete`; the methods below map one to one onto those verbs;
+ * - CNI networking, which is not the runtime's job: the sandbox sets up its network namespace
+ *   (and later calls CNI plugins on it) and hands the runtime only `netnsPath`.
+ */
+
+/** What to run. Paths are absolute and already checked to lie inside the daemon's root by the caller. */
+export interface ContainerSpec {
+  /** Unique within the backend. */
+  id: string;
+  /** argv; never interpreted by a shell. */
+  command: string[];
+  /** The whole environment of the command (the daemon's own is not passed on), plus a default PATH. */
+  env?: Record<string, string>;
+  /** Working directory; inside `rootfsDir` when one is given. */
+  cwd?: string;
+  /** stdout and stderr are appended here. */
+  logPath: string;
+  /** The container's cgroup, relative to the cgroup2 mount (`podvisor-x/pod-1/ctr-2`). */
+  cgroupPath: string;
+  /** A network namespace to join (`/run/netns/<name>`); the host's network when absent. */
+  netnsPath?: string;
+  /** An already-mounted root file system (overlay merged dir) to run the command chrooted into. */
+  rootfsDir?: string;
+  /** The signal {@link RuntimeBackend.signal} sends when none is named; default SIGTERM. */
+  stopSignal?: NodeJS.Signals;
+}
+
+export type ContainerStatus = "created" | "running" | "stopped";
+
+/** What the backend reports. Exit details are present only once it reports "stopped". */
+export interface ContainerState {
+  status: ContainerStatus;
+  /** The main process, once started. */
+  pid?: number;
+  startedAt?: number;
+  /** Set when the main process exited by itself. */
+  exitCode?: number;
+  /** Set when the main process was ended by a signal (`"SIGTERM"`, `"SIGKILL"` …). */
+  signal?: NodeJS.Signals;
+  /** When the main process exited, epoch ms. */
+  finishedAt?: number;
+}
+
+export interface StartResult {
+  pid: number;
+  /** Epoch ms. */
+  startedAt: number;
+}
+
+export interface WaitForStoppedOptions {
+  /** Gives up waiting: rejects with a `DEADLINE_EXCEEDED` error for a timeout, else the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** What is known of a container started by an earlier daemon process, for {@link RuntimeBackend.adopt}. */
+export interface AdoptionRecord {
+  pid: number;
+  startedAt: number;
+}
+
+/**
+ * One container runtime. Every call that names an unknown id rejects with code `NOT_FOUND`, except
+ * {@link RuntimeBackend.delete}, for which an unknown id is success.
+ *
+ * Subprocesses are spawned, signalled and reaped on the main thread only: container actors on worker
+ * threads decide, and ask the main thread to act.
+ */
+export interface RuntimeBackend {
+  /** A name for logs and metrics (`"process"`, `"lagging(process)"`). */
+  readonly name: string;
+  /** Prepares a container (its cgroup, its log's folder); nothing runs yet. */
+  create(spec: ContainerSpec): Promise<void>;
+  /** Runs the command. Rejects when the command cannot be spawned at all. */
+  start(id: string): Promise<StartResult>;
+  /**
+   * Sends a signal to the container's main process only (default: the spec's stop signal).
+   * A process that has already exited is success.
+   */
+  signal(id: string, signal?: NodeJS.Signals): Promise<void>;
+  /** SIGKILL to every process of the container, forked children included. Gone already is success. */
+  killAll(id: string): Promise<void>;
+  /** The backend's report. "stopped" means every process is gone and the exit status is known. */
+  state(id: string): Promise<ContainerState>;
+  /**
+   * Resolves with the stopped state once the backend reports the container stopped: every process
+   * gone AND the main process's exit status collected. The exit of the main process alone is not
+   * enough. Rejects for a container that was never started.
+   */
+  waitForStopped(id: string, options?: WaitForStoppedOptions): Promise<ContainerState>;
+  /** The pids of every process of the container (for the leak check and the pid inventory). */
+  pids(id: string): Promise<number[]>;
+  /** Forgets a created or stopped container and removes its cgroup. Unknown id is success. */
+  delete(id: string): Promise<void>;
+  /**
+   * NOT IMPLEMENTED YET in any backend: re-attaches to a container that an earlier daemon process
+   * started (after a restart). Every backend rejects with code `NOT_IMPLEMENTED`.
+   * Design note: an adopted process is no longer our child, so its exit status cannot be collected
+   * from its own exit; adoption will need the cgroup (for liveness) plus a holder of the status
+   * (a per-container shim, like conmon) to keep "exit codes are never lost".
+   */
+  adopt(spec: ContainerSpec, record: AdoptionRecord): Promise<ContainerState>;
+}

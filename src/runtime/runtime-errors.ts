@@ -1,0 +1,50 @@
+/**
+ * The runtime's errors, each a `CodedError` matched on `code`: `NOT_FOUND`, `ALREADY_EXISTS`,
+ * `FAILED_PRECONDITION`, `START_FAILED`, `NOT_IMPLEMENTED`, and `DEADLINE_EXCEEDED` for a wait whose
+ * deadline passed before the backend reported the container stopped.
+ */
+import { CodedError, DeadlineExceededError } from "../actor-system/errors.ts";
+
+export function containerNotFound(id: string, backend: string): CodedError {
+  return new CodedError("NOT_FOUND", `Cannot find container "${id}": unknown to the ${backend} runtime`, {
+    details: { id },
+  });
+}
+
+export function failedPrecondition(message: string, id: string): CodedError {
+  return new CodedError("FAILED_PRECONDITION", message, { details: { id } });
+}
+
+export function notImplemented(action: string, backend: string): CodedError {
+  return new CodedError("NOT_IMPLEMENTED", `Cannot ${action}: not implemented yet in the ${backend} runtime`);
+}
+
+/**
+ * What a wait for "stopped" rejects with: a {@link DeadlineExceededError} when the caller's signal
+ * timed out, the caller's own reason when it aborted otherwise, the error itself in any other case.
+ */
+export function normalizeWaitError(id: string, error: unknown, signal: AbortSignal | undefined): unknown {
+  if (signal?.aborted !== true || error !== signal.reason) return error;
+  if ((error as Error | undefined)?.name !== "TimeoutError") return error;
+  return new DeadlineExceededError(
+    `Cannot wait for container "${id}" to stop: the runtime did not report it stopped before the deadline`,
+    { details: { id } },
+  );
+}
+
+/**
+ * Settles like `promise`, or rejects with the signal's reason as soon as it aborts. The listener is
+ * removed when either happens, so nothing lingers.
+ *
+ * @example
+ * const exit = await abortable(subprocess, AbortSignal.timeout(1_000));
+ */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}

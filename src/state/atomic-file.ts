@@ -1,0 +1,35 @@
+import { mkdir, open, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { nanoid } from "nanoid";
+
+/**
+ * Writes `value` as JSON so that a reader (or a crash) sees either the old file or the new one,
+ * never half of one: a temporary file beside it, fsync, rename over, fsync the directory.
+ *
+ * @example
+ * await writeJsonAtomic("/var/lib/podvisor/sandboxes/abc/sandbox.json", record);
+ */
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  const temporary = join(dir, `.${basename(path)}.${nanoid(8)}.tmp`);
+  try {
+    const file = await open(temporary, "w", 0o600);
+    try {
+      await file.writeFile(`${JSON.stringify(value, null, 2)}\n`);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+  const directory = await open(dir, "r");
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
+}

@@ -1,0 +1,83 @@
+/** What podvisor keeps on disk for each sandbox and container: one JSON record each. */
+
+export type SandboxState = "ready" | "stopped";
+export type ContainerState = "created" | "running" | "exited";
+/** Why a container ended: by itself, by a signal it was sent, or killed when its deadline passed. */
+export type ExitReason = "exited" | "signalled" | "killed-at-deadline";
+
+/** The phases of a stop, in order; the journal keeps the last one reached. */
+export const stopPhases = [
+  "requested",
+  "signalled",
+  "containers-stopped",
+  "storage-unmounted",
+  "network-down",
+  "netns-removed",
+  "shm-unmounted",
+  "stopped",
+] as const;
+export type StopPhase = (typeof stopPhases)[number];
+
+export interface SandboxConfig {
+  name: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  hostNetwork?: boolean;
+  hostIpc?: boolean;
+}
+
+export interface SandboxRecord {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  hostNetwork: boolean;
+  hostIpc: boolean;
+  state: SandboxState;
+  createdAt: number;
+  /** The sandbox's own directory under the root. */
+  dir: string;
+  netnsName?: string;
+  netnsPath?: string;
+  shmPath?: string;
+  /** Relative to the cgroup2 mount, or the process-group fallback's name. */
+  cgroupPath: string;
+  infraContainerId?: string;
+  /** The stop journal: the phase reached and the absolute deadline it runs under. */
+  stop?: { phase: StopPhase; deadlineAt: number; requestedAt: number };
+  stoppedAt?: number;
+}
+
+export interface ContainerConfig {
+  name: string;
+  command: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+  stopSignal?: string;
+  rootfs?: string;
+}
+
+export interface ContainerRecord {
+  id: string;
+  sandboxId: string;
+  name: string;
+  /** The sandbox's infra (pause) container, which holds its namespaces; stopped last. */
+  infra: boolean;
+  command: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  stopSignal: string;
+  /** The client's rootfs directory (the overlay's read-only lower layer). */
+  rootfs?: string;
+  dir: string;
+  logPath: string;
+  cgroupPath: string;
+  state: ContainerState;
+  pid?: number;
+  exitCode?: number;
+  signal?: string;
+  reason?: ExitReason;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+}

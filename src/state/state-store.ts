@@ -1,0 +1,105 @@
+import { readdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { mountsUnder } from "../host/mountinfo.ts";
+import { resolveInsideRoot } from "../host/paths.ts";
+import { CodedError } from "../actor-system/errors.ts";
+import { writeJsonAtomic } from "./atomic-file.ts";
+import type { ContainerRecord, SandboxRecord } from "./records.ts";
+
+const sandboxFile = "sandbox.json";
+const containerFile = "container.json";
+
+/**
+ * The records of every sandbox and container, in memory and on disk, one JSON file each:
+ *
+ *     <root>/sandboxes/<sandboxId>/sandbox.json
+ *     <root>/sandboxes/<sandboxId>/containers/<containerId>/container.json
+ *
+ * Status and list read the memory copy only, so they never wait behind a stop.
+ */
+export class StateStore {
+  readonly root: string;
+  readonly sandboxes = new Map<string, SandboxRecord>();
+  readonly containers = new Map<string, ContainerRecord>();
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  sandboxDir(sandboxId: string): string {
+    return join(this.root, "sandboxes", sandboxId);
+  }
+
+  containerDir(sandboxId: string, containerId: string): string {
+    return join(this.sandboxDir(sandboxId), "containers", containerId);
+  }
+
+  containersOf(sandboxId: string): ContainerRecord[] {
+    return [...this.containers.values()].filter((container) => container.sandboxId === sandboxId);
+  }
+
+  async saveSandbox(record: SandboxRecord): Promise<void> {
+    await writeJsonAtomic(join(record.dir, sandboxFile), record);
+    this.sandboxes.set(record.id, record);
+  }
+
+  async saveContainer(record: ContainerRecord): Promise<void> {
+    await writeJsonAtomic(join(record.dir, containerFile), record);
+    this.containers.set(record.id, record);
+  }
+
+  /** Deletes a container's directory; refuses while anything is still mounted under it. */
+  async removeContainer(record: ContainerRecord): Promise<void> {
+    await this.#removeDir(record.dir);
+    this.containers.delete(record.id);
+  }
+
+  /** Deletes a sandbox's directory and every container record in it. */
+  async removeSandbox(record: SandboxRecord): Promise<void> {
+    await this.#removeDir(record.dir);
+    for (const container of this.containersOf(record.id)) this.containers.delete(container.id);
+    this.sandboxes.delete(record.id);
+  }
+
+  /** Reads every record under the root (a clean restart finds every sandbox and container again). */
+  async load(): Promise<void> {
+    for (const sandboxId of await listDir(join(this.root, "sandboxes"))) {
+      const sandbox = await readRecord<SandboxRecord>(join(this.sandboxDir(sandboxId), sandboxFile));
+      if (sandbox === undefined) continue;
+      this.sandboxes.set(sandbox.id, sandbox);
+      for (const containerId of await listDir(join(sandbox.dir, "containers"))) {
+        const container = await readRecord<ContainerRecord>(join(this.containerDir(sandboxId, containerId), containerFile));
+        if (container !== undefined) this.containers.set(container.id, container);
+      }
+    }
+  }
+
+  async #removeDir(dir: string): Promise<void> {
+    const resolved = await resolveInsideRoot(this.root, dir);
+    const mounted = await mountsUnder(resolved);
+    if (mounted.length > 0) {
+      throw new CodedError("FAILED_PRECONDITION", `Cannot remove ${dir}: ${mounted.length} mount(s) still under it`, {
+        details: { mounts: mounted.map((mount) => mount.mountPoint) },
+      });
+    }
+    await rm(resolved, { recursive: true, force: true });
+  }
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+}
+
+async function readRecord<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(path, "utf8")) as T;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+}

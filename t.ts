@@ -1,0 +1,17 @@
+import { Supervisor } from "./actors/supervisor/supervisor.ts";
+const s = await Supervisor.start({ root: "/tmp/pv-smoke", workers: 2 });
+const t0 = performance.now();
+const id = await s.runPodSandbox({ name: "smoke" });
+console.log("run", id, (performance.now()-t0).toFixed(0), "ms");
+const a = await s.createContainer(id, { name: "a", command: ["sh", "-c", "echo hi; sleep 1000 & sleep 1000 & wait"] });
+const b = await s.createContainer(id, { name: "b", command: ["sh", "-c", "trap '' TERM; sleep 1000"] });
+await s.startContainer(a); await s.startContainer(b);
+console.log(s.listContainers().map(c => [c.name, c.state, c.pid]));
+const t1 = performance.now();
+const out = await s.stopPodSandbox(id, { timeoutMs: 1000 });
+console.log("stop", (performance.now()-t1).toFixed(0), "ms", JSON.stringify(out));
+console.log(s.listContainers().map(c => [c.name, c.state, c.exitCode, c.signal, c.reason]));
+console.log(s.podSandboxStatus(id));
+await s.removePodSandbox(id);
+console.log(s.listPodSandbox());
+await s.shutdown({ stopAll: true });

@@ -1,0 +1,98 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { describe, expect, test } from "vitest";
+import { cgroupPids, isPopulated } from "../../src/host/cgroup.ts";
+import { ProcessBackend } from "../../src/runtime/process-backend.ts";
+import { expectPidsGone, isLive, waitForFileText } from "./runtime-fixtures.ts";
+import { useRuntimeHarness } from "./runtime-harness.ts";
+
+/** How long a test lets a wait run to show that something does NOT happen. */
+const notHappeningMs = 300;
+const deadline = () => AbortSignal.timeout(10_000);
+
+describe("ProcessBackend", () => {
+  const h = useRuntimeHarness(() => new ProcessBackend());
+
+  test("a command that exits by itself keeps its exit code", async () => {
+    const { id, pid } = await h.run(["sh", "-c", "exit 7"]);
+    const stopped = await h.backend.waitForStopped(id, { signal: deadline() });
+    expect(stopped).toMatchObject({ status: "stopped", pid, exitCode: 7 });
+    expect(stopped.signal).toBeUndefined();
+    expect(stopped.finishedAt).toBeGreaterThanOrEqual(stopped.startedAt ?? 0);
+    expect(await h.backend.state(id)).toEqual(stopped);
+  });
+
+  test("SIGTERM to a sleep ends it with signal SIGTERM", async () => {
+    const { id } = await h.run(["sleep", "1000"]);
+    expect((await h.backend.state(id)).status).toBe("running");
+    await h.backend.signal(id, "SIGTERM");
+    const stopped = await h.backend.waitForStopped(id, { signal: deadline() });
+    expect(stopped).toMatchObject({ status: "stopped", signal: "SIGTERM" });
+    expect(stopped.exitCode).toBeUndefined();
+  });
+
+  test("signal() with no signal named sends the spec's stop signal", async () => {
+    const { id } = await h.run(["sleep", "1000"], { stopSignal: "SIGINT" });
+    await h.backend.signal(id);
+    expect(await h.backend.waitForStopped(id, { signal: deadline() })).toMatchObject({ signal: "SIGINT" });
+  });
+
+  test("a shell that ignores TERM survives the signal and dies with killAll", async () => {
+    const { id, logPath } = await h.run(["sh", "-c", 'trap "" TERM; echo ready; sleep 1000']);
+    await waitForFileText(logPath, "ready");
+    await h.backend.signal(id, "SIGTERM");
+    const survived = h.backend.waitForStopped(id, { signal: AbortSignal.timeout(notHappeningMs) });
+    await expect(survived).rejects.toMatchObject({ code: "DEADLINE_EXCEEDED" });
+    expect((await h.backend.state(id)).status).toBe("running");
+    await h.backend.killAll(id);
+    expect(await h.backend.waitForStopped(id, { signal: deadline() })).toMatchObject({ signal: "SIGKILL" });
+  });
+
+  test("killAll leaves no process of a shell that forked background children", async () => {
+    const { id } = await h.run(["sh", "-c", "sleep 1000 & sleep 1000 & wait"]);
+    const cgroupPath = `${h.prefix}/pod/ctr-${id}`;
+    let pids: number[] = [];
+    await expect.poll(async () => (pids = await h.backend.pids(id)).length, { timeout: 5_000 }).toBe(3);
+    expect(await cgroupPids(cgroupPath)).toEqual(pids);
+    await h.backend.killAll(id);
+    await h.backend.waitForStopped(id, { signal: deadline() });
+    expect(await isPopulated(cgroupPath)).toBe(false);
+    expect(await cgroupPids(cgroupPath)).toEqual([]);
+    await expectPidsGone(pids);
+  });
+
+  test("stdout and stderr are appended to the log file", async () => {
+    const spec = await h.create(["sh", "-c", "echo to-stdout; echo to-stderr >&2"]);
+    await writeFile(spec.logPath, "before\n");
+    await h.backend.start(spec.id);
+    await h.backend.waitForStopped(spec.id, { signal: deadline() });
+    expect(await readFile(spec.logPath, "utf8")).toBe("before\nto-stdout\nto-stderr\n");
+  });
+
+  test("waitForStopped does not resolve while a background child lives on after the main process exited", async () => {
+    const { id, pid } = await h.run(["sh", "-c", "sleep 1000 & exit 0"]);
+    await expect.poll(() => isLive(pid), { timeout: 5_000 }).toBe(false);
+    const tooEarly = h.backend.waitForStopped(id, { signal: AbortSignal.timeout(notHappeningMs) });
+    await expect(tooEarly).rejects.toMatchObject({ code: "DEADLINE_EXCEEDED" });
+    expect((await h.backend.state(id)).status).toBe("running");
+    expect(await h.backend.pids(id)).toHaveLength(1);
+    await h.backend.killAll(id);
+    expect(await h.backend.waitForStopped(id, { signal: deadline() })).toMatchObject({ status: "stopped", exitCode: 0 });
+  });
+
+  test("an argument is passed to the command as it is, never through a shell", async () => {
+    const tricky = "$(echo injected) `id` ; echo 'quoted' \"double\" * \\";
+    const { id, logPath } = await h.run(["printf", "%s\\n", tricky], { env: { ONLY: "this" } });
+    await h.backend.waitForStopped(id, { signal: deadline() });
+    expect(await readFile(logPath, "utf8")).toBe(`${tricky}\n`);
+  });
+
+  test("the command sees only its own environment plus a default PATH", async () => {
+    const { id, logPath } = await h.run(["env"], { env: { GREETING: "hello" }, cwd: "/tmp" });
+    await h.backend.waitForStopped(id, { signal: deadline() });
+    const lines = (await readFile(logPath, "utf8")).trim().split("\n").sort();
+    expect(lines.filter((line) => !line.startsWith("PWD="))).toEqual([
+      "GREETING=hello",
+      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    ]);
+  });
+});
