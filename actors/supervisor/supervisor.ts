@@ -157,6 +157,16 @@ export class Supervisor {
     return results;
   }
 
+  /** Which worker hosts a sandbox (and its containers). */
+  workerOf(sandboxId: string): number | undefined {
+    return this.#context.system.whereIs(sandboxId);
+  }
+
+  /** Replaces a worker thread; the actors it hosted are rebuilt from their records. */
+  recycleWorker(index: number): void {
+    this.#context.system.recycleWorker(index);
+  }
+
   /** Spawns a sandbox's actor and its containers' actors from their records (the records are the truth). */
   async #spawnActors(sandboxId: string): Promise<void> {
     const { system, store } = this.#context;

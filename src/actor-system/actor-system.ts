@@ -43,11 +43,14 @@ export interface SpawnRequest {
 /** The actors of a worker that was lost; whoever owns them rebuilds them from `specs`. */
 export interface ActorsLost {
   workerIndex: number;
-  reason: "exited" | "hung";
+  reason: LossReason;
   /** The worker's thread could not be stopped (Deno, a synchronous loop): restart the process. */
   unrecoverable: boolean;
   specs: SpawnSpec[];
 }
+
+/** Why a worker was lost: it exited (crashed), hung (no heartbeat), or was recycled on request. */
+export type LossReason = "exited" | "hung" | "recycled";
 
 const spawnTimeoutMs = 30_000;
 const spawnChunk = 2_000;
@@ -208,6 +211,16 @@ export class ActorSystem {
     this.#services.set(name, handler);
   }
 
+  /**
+   * Replaces a worker (an admin operation): its thread is terminated, its actors are reported lost
+   * to their owners, who rebuild them on the new worker, exactly as after a crash.
+   */
+  recycleWorker(index: number): void {
+    const handle = this.#workers[index];
+    if (handle === undefined) throw new RangeError(`Cannot recycle worker ${index}: there are ${this.#workers.length}`);
+    this.#lose(handle, "recycled", {});
+  }
+
   /** Which worker (by index) hosts an actor. */
   whereIs(id: string): number | undefined {
     return this.#registry.get(id)?.handle.index;
@@ -269,7 +282,7 @@ export class ActorSystem {
     }
   }
 
-  #lose(handle: WorkerHandle, reason: "exited" | "hung", details: Record<string, unknown>): void {
+  #lose(handle: WorkerHandle, reason: LossReason, details: Record<string, unknown>): void {
     if (handle.isLost || this.#closing) return;
     const error = new ActorLostError(`Cannot get an answer: worker ${handle.index} ${reason}`, { details: { workerIndex: handle.index, reason, ...details } });
     handle.markLost(error);
@@ -283,7 +296,7 @@ export class ActorSystem {
     this.#router.failForwardedTo(handle, error);
     const unrecoverable = reason === "hung" && !canTerminateSpinningWorker;
     if (unrecoverable) this.#unrecoverable++;
-    if (reason === "hung") void handle.terminate();
+    if (reason !== "exited") void handle.terminate();
     this.#workers[handle.index] = this.#startWorker(handle.index);
     log.error("Lost a worker", { workerIndex: handle.index, reason, unrecoverable, actors: specs.length, ...details });
     for (const listener of this.#listeners) listener({ workerIndex: handle.index, reason, unrecoverable, specs });

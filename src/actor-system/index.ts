@@ -1,6 +1,6 @@
 /** The generic actor runtime: worker pool, mailboxes, ask/tell, deadlines, broadcast, supervision. */
 export { ActorSystem } from "./actor-system.ts";
-export type { ActorsLost, ActorSystemOptions, SpawnRequest } from "./actor-system.ts";
+export type { ActorsLost, ActorSystemOptions, LossReason, SpawnRequest } from "./actor-system.ts";
 export { behaviorRef } from "./behavior.ts";
 export type { ActorContext, Behavior, BehaviorRef, MessageContext, SpawnSpec } from "./behavior.ts";
 export { broadcastAndGather } from "./broadcast.ts";

@@ -1,0 +1,187 @@
+import { existsSync } from "node:fs";
+import { readFile, rm, symlink, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { listCgroups } from "../../src/host/cgroup.ts";
+import { isMounted } from "../../src/host/mountinfo.ts";
+import type { ContainerRecord, SandboxRecord } from "../../src/state/records.ts";
+import { noLeftovers, startTestSupervisor, zombieChildren } from "../support/supervisor.ts";
+import type { TestSupervisor } from "../support/supervisor.ts";
+
+const ignoreTerm = ["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"];
+const forking = ["sh", "-c", "sleep 1000 & sleep 1000 & (sleep 1000 &) ; wait"];
+
+describe("stopPodSandbox()", () => {
+  let t: TestSupervisor;
+  beforeAll(async () => {
+    t = await startTestSupervisor();
+  });
+  afterAll(async () => {
+    expect(await t.close()).toEqual(noLeftovers);
+    expect(await zombieChildren()).toEqual([]);
+  });
+
+  async function runPod(commands: string[][], config: Record<string, unknown> = {}): Promise<{ id: string; containers: string[] }> {
+    const id = await t.supervisor.runPodSandbox({ name: "test", ...config });
+    const containers: string[] = [];
+    for (const [index, command] of commands.entries()) {
+      const containerId = await t.supervisor.createContainer(id, { name: `c${index}`, command });
+      await t.supervisor.startContainer(containerId);
+      containers.push(containerId);
+    }
+    return { id, containers };
+  }
+
+  /** Removes the sandbox and checks that nothing of it is left on the host. */
+  async function removeAndCheck(id: string): Promise<void> {
+    const status = t.supervisor.podSandboxStatus(id);
+    await t.supervisor.removePodSandbox(id);
+    if (status.netnsPath !== undefined) expect(existsSync(status.netnsPath)).toBe(false);
+    expect(await listCgroups(status.cgroupPath)).toEqual([]);
+    expect(existsSync(join(t.root, "sandboxes", id))).toBe(false);
+  }
+
+  test("succeeds for an unknown id, with a warning", async () => {
+    const outcome = await t.supervisor.stopPodSandbox("doesnotexist1");
+    expect(outcome.warnings[0]).toMatch(/not found: probably stopped already/);
+  });
+
+  test("rejects an empty or malformed id as an invalid argument", async () => {
+    await expect(t.supervisor.stopPodSandbox("")).rejects.toThrow(TypeError);
+    await expect(t.supervisor.stopPodSandbox("../etc")).rejects.toThrow(/not a well-formed id/);
+  });
+
+  test("stops every container, infra last, and cleans the host in order", async () => {
+    const { id, containers } = await runPod([["sleep", "1000"], ["sleep", "1000"]]);
+    const status = t.supervisor.podSandboxStatus(id);
+    expect(existsSync(status.netnsPath as string)).toBe(true);
+    expect(await isMounted(status.shmPath as string)).toBe(true);
+    const outcome = await t.supervisor.stopPodSandbox(id, { timeoutMs: 5_000 });
+    expect(Object.keys(outcome.phases)).toEqual([
+      "containers-stop", "storage-unmount", "network-teardown", "netns-removal", "selinux-label-release",
+      "shm-unmount", "sandbox-storage-stop", "cgroup-removal", "total",
+    ]);
+    const infraId = status.infraContainerId as string;
+    const infra = t.supervisor.containerStatus(infraId);
+    for (const containerId of containers) {
+      const container = t.supervisor.containerStatus(containerId);
+      expect(container).toMatchObject({ state: "exited", signal: "SIGTERM", reason: "signalled" });
+      expect(container.finishedAt as number).toBeLessThanOrEqual(infra.finishedAt as number);
+    }
+    expect(infra).toMatchObject({ state: "exited", reason: "signalled" });
+    expect(existsSync(status.netnsPath as string)).toBe(false);
+    expect(await isMounted(status.shmPath as string)).toBe(false);
+    expect(t.supervisor.podSandboxStatus(id)).toMatchObject({ state: "stopped", stop: { phase: "stopped" } });
+    // Journaled and persisted: the records on disk say the same.
+    const onDisk = JSON.parse(await readFile(join(t.root, "sandboxes", id, "sandbox.json"), "utf8")) as SandboxRecord;
+    expect(onDisk).toMatchObject({ state: "stopped", stop: { phase: "stopped" } });
+    const containerOnDisk = JSON.parse(await readFile(join(t.root, "sandboxes", id, "containers", containers[0], "container.json"), "utf8")) as ContainerRecord;
+    expect(containerOnDisk).toMatchObject({ state: "exited", signal: "SIGTERM", reason: "signalled" });
+    await removeAndCheck(id);
+  });
+
+  test("a second stop of a stopped sandbox succeeds and does no host work", async () => {
+    const { id } = await runPod([]);
+    await t.supervisor.stopPodSandbox(id);
+    const before = t.supervisor.podSandboxStatus(id);
+    const outcome = await t.supervisor.stopPodSandbox(id);
+    expect(outcome).toMatchObject({ durationMs: 0, phases: {}, warnings: [] });
+    expect(t.supervisor.podSandboxStatus(id)).toEqual(before);
+    await removeAndCheck(id);
+  });
+
+  test("10 containers that ignore SIGTERM, timeout 1 s: the sandbox stops in about 1 s, not 10 s", async () => {
+    const { id, containers } = await runPod(Array.from({ length: 10 }, () => ignoreTerm));
+    const startedAt = Date.now();
+    await t.supervisor.stopPodSandbox(id, { timeoutMs: 1_000 });
+    const elapsed = Date.now() - startedAt;
+    expect(elapsed).toBeGreaterThanOrEqual(700);
+    expect(elapsed).toBeLessThan(4_000);
+    for (const containerId of containers) {
+      expect(t.supervisor.containerStatus(containerId)).toMatchObject({ state: "exited", signal: "SIGKILL", reason: "killed-at-deadline" });
+    }
+    await removeAndCheck(id);
+  });
+
+  test("a container whose shell forked background children leaves nothing behind", async () => {
+    const { id, containers } = await runPod([forking]);
+    const cgroup = `${t.supervisor.podSandboxStatus(id).cgroupPath}/ctr-${containers[0]}`;
+    const { cgroupPids } = await import("../../src/host/cgroup.ts");
+    await expect.poll(() => cgroupPids(cgroup).then((pids) => pids.length)).toBeGreaterThanOrEqual(4);
+    const pids = await cgroupPids(cgroup);
+    await t.supervisor.stopPodSandbox(id, { timeoutMs: 1_000 });
+    const { execa } = await import("execa");
+    // Orphans that died are reaped by the host's init, a moment later: none may still run.
+    const running = async () => {
+      const { stdout } = await execa("ps", ["-o", "stat=", "-p", pids.join(",")], { reject: false });
+      return stdout.split("\n").filter((stat) => stat.trim() !== "" && !stat.trim().startsWith("Z"));
+    };
+    expect(await running()).toEqual([]);
+    expect(t.supervisor.containerStatus(containers[0])).toMatchObject({ state: "exited", reason: "killed-at-deadline" });
+    await removeAndCheck(id);
+  });
+
+  test("a container that exits by itself keeps its exit code", async () => {
+    const { id, containers } = await runPod([["sh", "-c", "exit 7"]]);
+    await expect.poll(() => t.supervisor.containerStatus(containers[0]).state).toBe("exited");
+    expect(t.supervisor.containerStatus(containers[0])).toMatchObject({ exitCode: 7, reason: "exited" });
+    await t.supervisor.stopPodSandbox(id);
+    expect(t.supervisor.containerStatus(containers[0])).toMatchObject({ exitCode: 7, reason: "exited" });
+    await removeAndCheck(id);
+  });
+
+  test("two concurrent stops are one stop, both answered, and the earlier deadline wins", async () => {
+    const { id } = await runPod([ignoreTerm]);
+    const startedAt = Date.now();
+    const [late, early] = await Promise.all([
+      t.supervisor.stopPodSandbox(id, { timeoutMs: 20_000 }),
+      t.supervisor.stopPodSandbox(id, { deadlineAt: Date.now() + 1_000 }),
+    ]);
+    expect(Date.now() - startedAt).toBeLessThan(5_000);
+    expect(late).toBe(early);
+    await removeAndCheck(id);
+  });
+
+  test("a host-network, host-IPC sandbox has no netns or shm, and its stop skips those steps", async () => {
+    const { id } = await runPod([["sleep", "1000"]], { hostNetwork: true, hostIpc: true });
+    const status = t.supervisor.podSandboxStatus(id);
+    expect(status.netnsPath).toBeUndefined();
+    expect(status.shmPath).toBeUndefined();
+    const outcome = await t.supervisor.stopPodSandbox(id);
+    expect(outcome.phases["netns-removal"]).toBeDefined();
+    await removeAndCheck(id);
+  });
+
+  test("a network namespace already gone is no error", async () => {
+    const { id } = await runPod([]);
+    const { removeNetns } = await import("../../src/host/netns-remove.ts");
+    await removeNetns(`pv-${t.supervisor.tag}-${id}`);
+    await expect(t.supervisor.stopPodSandbox(id)).resolves.toMatchObject({ podSandboxId: id });
+    await removeAndCheck(id);
+  });
+
+  test("an shm path that became a symlink out of the root is refused, and nothing outside is unmounted; a retry after the fix finishes", async () => {
+    const { id } = await runPod([]);
+    const status = t.supervisor.podSandboxStatus(id);
+    const outside = join(t.root, "..", `pvtest-outside-${id}`);
+    await mkdir(outside, { recursive: true });
+    const { execa } = await import("execa");
+    await execa("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", outside]);
+    try {
+      // Swap the sandbox's shm for a symlink to the outside mount.
+      await execa("umount", [status.shmPath as string]);
+      await rm(status.shmPath as string, { recursive: true });
+      await symlink(outside, status.shmPath as string);
+      await expect(t.supervisor.stopPodSandbox(id)).rejects.toMatchObject({ code: "HOST_CLEANUP_FAILED" });
+      expect(await isMounted(outside)).toBe(true);
+      expect(t.supervisor.podSandboxStatus(id).state).toBe("ready");
+      await rm(status.shmPath as string);
+      await expect(t.supervisor.stopPodSandbox(id)).resolves.toMatchObject({ podSandboxId: id });
+      expect(t.supervisor.podSandboxStatus(id).state).toBe("stopped");
+    } finally {
+      await execa("umount", [outside], { reject: false });
+      await rm(outside, { recursive: true, force: true });
+    }
+    await removeAndCheck(id);
+  });
+});

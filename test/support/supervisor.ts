@@ -1,0 +1,59 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { Supervisor } from "../../actors/supervisor/supervisor.ts";
+import type { SupervisorOptions } from "../../actors/supervisor/supervisor.ts";
+import { findHostLeftovers } from "../../src/host/leftovers.ts";
+import type { HostLeftovers } from "../../src/host/leftovers.ts";
+
+/** A supervisor on a fresh root under /tmp, and the means to tear it down and check for leaks. */
+export interface TestSupervisor {
+  supervisor: Supervisor;
+  root: string;
+  /** Stops every sandbox, shuts down, and returns what was left on the host (should be nothing). */
+  close(): Promise<HostLeftovers>;
+}
+
+export async function startTestSupervisor(options: Partial<SupervisorOptions> = {}): Promise<TestSupervisor> {
+  const root = options.root ?? (await mkdtemp(join(tmpdir(), "pvtest-")));
+  const supervisor = await Supervisor.start({ workers: 2, killGraceMs: 2_000, ...options, root });
+  return {
+    supervisor,
+    root,
+    async close() {
+      const pids = supervisor.listContainers().map((container) => container.pid).filter((pid) => pid !== undefined);
+      await supervisor.shutdown({ stopAll: true, timeoutMs: 2_000 });
+      const leftovers = await findHostLeftovers({ root: supervisor.root, tag: supervisor.tag });
+      leftovers.pids.push(...pids.filter(isAlive));
+      if (leftovers.mounts.length === 0) await rm(root, { recursive: true, force: true });
+      return leftovers;
+    },
+  };
+}
+
+export const noLeftovers: HostLeftovers = { netns: [], mounts: [], cgroups: [], pids: [] };
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Zombie children of this process (there should be none). */
+export async function zombieChildren(): Promise<string[]> {
+  const { stdout } = await execa("ps", ["-o", "pid=,stat=,comm=", "--ppid", String(process.pid)], { reject: false });
+  return stdout.split("\n").filter((line) => /^\s*\d+\s+Z/.test(line));
+}
+
+/** Waits until `check` is true, polling; fails after `timeoutMs`. For states with no event to wait on. */
+export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadlineAt = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadlineAt) throw new Error(`Condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
