@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, test } from "vitest";
+import { LaggingBackend } from "../../src/runtime/lagging-backend.ts";
+import { ProcessBackend } from "../../src/runtime/process-backend.ts";
+import type { ContainerSpec, ContainerState, RuntimeBackend, WaitForStoppedOptions } from "../../src/runtime/runtime-backend.ts";
+import { noLeftovers, startTestSupervisor } from "../support/supervisor.ts";
+import type { TestSupervisor } from "../support/supervisor.ts";
+
+/**
+ * A lagging runtime whose report can be switched on: never reports "stopped" until `reporting`
+ * is set, then reports at once. This fakes, on purpose, a VM runtime's wedged agent coming back,
+ * which cannot be made to happen on demand with a real runtime.
+ */
+class WedgedBackend implements RuntimeBackend {
+  readonly name = "wedged(process)";
+  reporting = false;
+  readonly #inner = new ProcessBackend();
+  readonly #wedged = new LaggingBackend(this.#inner, { lagMs: 0, neverReports: true });
+  create = (spec: ContainerSpec) => this.#wedged.create(spec);
+  start = (id: string) => this.#wedged.start(id);
+  signal = (id: string, signal?: NodeJS.Signals) => this.#wedged.signal(id, signal);
+  killAll = (id: string) => this.#wedged.killAll(id);
+  state = (id: string) => (this.reporting ? this.#inner : this.#wedged).state(id);
+  waitForStopped = (id: string, options?: WaitForStoppedOptions): Promise<ContainerState> =>
+    (this.reporting ? this.#inner : this.#wedged).waitForStopped(id, options);
+  pids = (id: string) => this.#wedged.pids(id);
+  delete = (id: string) => this.#wedged.delete(id);
+  adopt = this.#wedged.adopt.bind(this.#wedged);
+}
+
+describe("a runtime that reports stopped late (VM-based, like Kata)", () => {
+  let t: TestSupervisor | undefined;
+  afterEach(async () => {
+    expect(await t?.close()).toEqual(noLeftovers);
+    t = undefined;
+  });
+
+  test("the stop waits for the runtime's report, not for the process", async () => {
+    const lagMs = 600;
+    t = await startTestSupervisor({ backend: new LaggingBackend(new ProcessBackend(), { lagMs }) });
+    const id = await t.supervisor.runPodSandbox({ name: "kata-like" });
+    const containerId = await t.supervisor.createContainer(id, { name: "sleep", command: ["sleep", "1000"] });
+    await t.supervisor.startContainer(containerId);
+    const startedAt = Date.now();
+    await t.supervisor.stopPodSandbox(id, { timeoutMs: 5_000 });
+    const elapsed = Date.now() - startedAt;
+    // The app container's report lags, then the infra container's: both waited for.
+    expect(elapsed).toBeGreaterThanOrEqual(2 * lagMs - 50);
+    expect(elapsed).toBeLessThan(5_000);
+    expect(t.supervisor.containerStatus(containerId)).toMatchObject({ state: "exited", signal: "SIGTERM", reason: "signalled" });
+  });
+
+  test("a report that never comes fails the stop after a bound, leaves the sandbox not-stopped, and a retry finishes it", async () => {
+    const backend = new WedgedBackend();
+    t = await startTestSupervisor({ backend, killGraceMs: 500 });
+    const id = await t.supervisor.runPodSandbox({ name: "wedged" });
+    const containerId = await t.supervisor.createContainer(id, { name: "sleep", command: ["sleep", "1000"] });
+    await t.supervisor.startContainer(containerId);
+    const startedAt = Date.now();
+    const error = await t.supervisor.stopPodSandbox(id, { timeoutMs: 500 }).catch((caught: unknown) => caught);
+    expect(Date.now() - startedAt).toBeLessThan(10_000);
+    expect(error).toMatchObject({ code: "STOP_INCOMPLETE" });
+    expect((error as Error).message).toMatch(/did not report it stopped 500 ms after the kill.*retry the stop/);
+    expect(t.supervisor.podSandboxStatus(id).state).toBe("ready");
+    expect(t.supervisor.containerStatus(containerId).state).toBe("running");
+    backend.reporting = true;
+    await t.supervisor.stopPodSandbox(id, { timeoutMs: 500 });
+    expect(t.supervisor.podSandboxStatus(id).state).toBe("stopped");
+    expect(t.supervisor.containerStatus(containerId)).toMatchObject({ state: "exited", reason: "signalled" });
+  });
+});
