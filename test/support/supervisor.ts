@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,10 +35,14 @@ export async function startTestSupervisor(options: Partial<SupervisorOptions> = 
 
 export const noLeftovers: HostLeftovers = { netns: [], mounts: [], cgroups: [], pids: [] };
 
-function isAlive(pid: number): boolean {
+/**
+ * Whether a process still runs. A zombie does not: the kill reached it, and an orphan's zombie
+ * waits for the host's init to reap it, which is outside podvisor's reach.
+ */
+export function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
     return false;
   }
