@@ -1,5 +1,6 @@
 import type { ActorSystem } from "../../src/actor-system/index.ts";
 import type { RuntimeBackend } from "../../src/runtime/runtime-backend.ts";
+import type { Metrics } from "../../src/metrics/metrics.ts";
 import type { StateStore } from "../../src/state/state-store.ts";
 import type { StopDeadlines } from "./stop-deadlines.ts";
 
@@ -17,6 +18,7 @@ export interface SupervisorContext {
   stopsInFlight: Map<string, Promise<StopOutcome>>;
   /** Time a container gets after its kill to be reported stopped. */
   killGraceMs: number;
+  metrics: Metrics;
 }
 
 /** What a sandbox stop did: each host step with its duration, and the containers' outcomes. */
@@ -31,6 +33,8 @@ export interface StopOutcome {
 export interface StopOptions {
   timeoutMs?: number;
   deadlineAt?: number;
+  /** Called with each phase the stop reaches (for progress notifications). */
+  onProgress?: (progress: { podSandboxId: string; phase: string }) => void;
 }
 
 export const defaultStopTimeoutMs = 10_000;

@@ -29,7 +29,7 @@ export async function stopPodSandbox(context: SupervisorContext, id: string, opt
   context.deadlines.lower(id, deadlineAt);
   const inFlight = context.stopsInFlight.get(id);
   if (inFlight !== undefined) return inFlight;
-  const stop = runStop(context, record).finally(() => {
+  const stop = runStop(context, record, options.onProgress).finally(() => {
     context.stopsInFlight.delete(id);
     context.deadlines.clear(id);
   });
@@ -37,12 +37,13 @@ export async function stopPodSandbox(context: SupervisorContext, id: string, opt
   return stop;
 }
 
-async function runStop(context: SupervisorContext, record: SandboxRecord): Promise<StopOutcome> {
+async function runStop(context: SupervisorContext, record: SandboxRecord, onProgress: StopOptions["onProgress"]): Promise<StopOutcome> {
   const startedAt = performance.now();
   const deadlineAt = () => context.deadlines.get(record.id) ?? Date.now();
   const journal = async (phase: StopPhase) => {
     record.stop = { phase, deadlineAt: deadlineAt(), requestedAt: record.stop?.requestedAt ?? Date.now() };
     await context.store.saveSandbox(record);
+    onProgress?.({ podSandboxId: record.id, phase });
   };
   log.info("Stopping pod sandbox", { sandboxId: record.id, deadlineAt: deadlineAt() });
   await journal("requested");
@@ -66,6 +67,7 @@ async function runStop(context: SupervisorContext, record: SandboxRecord): Promi
   await journal("stopped");
   const durationMs = performance.now() - startedAt;
   const warnings = [...application.warnings, ...infra.warnings, ...cleanup.warnings];
+  context.metrics.observePhases({ ...phases, total: durationMs });
   log.info("Stopped pod sandbox", { sandboxId: record.id, durationMs: Math.round(durationMs), warnings: warnings.length });
   return { podSandboxId: record.id, durationMs, phases: { ...phases, total: durationMs }, warnings };
 }

@@ -5,6 +5,7 @@ import { findCgroup2Mount } from "../../src/host/cgroup.ts";
 import { ActorSystem } from "../../src/actor-system/index.ts";
 import type { ActorsLost } from "../../src/actor-system/index.ts";
 import { getLogger } from "../../src/log/logger.ts";
+import { Metrics } from "../../src/metrics/metrics.ts";
 import { ProcessBackend } from "../../src/runtime/process-backend.ts";
 import type { RuntimeBackend } from "../../src/runtime/runtime-backend.ts";
 import type { ContainerState, SandboxState } from "../../src/state/records.ts";
@@ -82,6 +83,7 @@ export class Supervisor {
       deadlines: new StopDeadlines(),
       stopsInFlight: new Map(),
       killGraceMs: options.killGraceMs ?? 5_000,
+      metrics: new Metrics(),
     };
     system.serve(runtimeService, makeRuntimeService(context.backend, system, context.deadlines));
     system.serve(stateService, (message) => store.saveContainer((message as StateRequest).record));
@@ -102,15 +104,15 @@ export class Supervisor {
   }
 
   runPodSandbox(config: unknown): Promise<string> {
-    return runPodSandbox(this.#context, config);
+    return this.#time("run_pod_sandbox", () => runPodSandbox(this.#context, config));
   }
 
   stopPodSandbox(id: string, options?: StopOptions): Promise<StopOutcome> {
-    return stopPodSandbox(this.#context, id, options);
+    return this.#time("stop_pod_sandbox", () => stopPodSandbox(this.#context, id, options));
   }
 
   removePodSandbox(id: string): Promise<void> {
-    return removePodSandbox(this.#context, id);
+    return this.#time("remove_pod_sandbox", () => removePodSandbox(this.#context, id));
   }
 
   podSandboxStatus(id: string): PodSandboxStatus {
@@ -122,19 +124,19 @@ export class Supervisor {
   }
 
   createContainer(sandboxId: string, config: unknown): Promise<string> {
-    return createContainer(this.#context, sandboxId, config);
+    return this.#time("create_container", () => createContainer(this.#context, sandboxId, config));
   }
 
   async startContainer(id: string): Promise<void> {
-    await startContainer(this.#context, id);
+    await this.#time("start_container", () => startContainer(this.#context, id));
   }
 
   async stopContainer(id: string, options?: StopOptions): Promise<void> {
-    await stopContainer(this.#context, id, options);
+    await this.#time("stop_container", () => stopContainer(this.#context, id, options));
   }
 
   removeContainer(id: string): Promise<void> {
-    return removeContainer(this.#context, id);
+    return this.#time("remove_container", () => removeContainer(this.#context, id));
   }
 
   containerStatus(id: string): ContainerStatus {
@@ -146,7 +148,20 @@ export class Supervisor {
   }
 
   stopAllPodSandboxes(options?: StopOptions): Promise<StopAllResult[]> {
-    return stopAllPodSandboxes(this.#context, options);
+    return this.#time("stop_all_pod_sandboxes", () => stopAllPodSandboxes(this.#context, options));
+  }
+
+  /** The Prometheus text exposition of this supervisor's metrics. */
+  metricsText(): Promise<string> {
+    return this.#context.metrics.text();
+  }
+
+  get metrics(): Metrics {
+    return this.#context.metrics;
+  }
+
+  #time<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    return this.#context.metrics.time(operation, run);
   }
 
   /** Stops the actor system. With `stopAll`, every sandbox is stopped first (in parallel). */

@@ -39,6 +39,8 @@ interface Container {
   cgroupDir?: string;
   subprocess?: ResultPromise;
   started?: StartResult;
+  /** Set synchronously by the child's "exit" event: from then on its pid may belong to another process. */
+  reaped?: boolean;
   /** Resolves when the main process has exited and been reaped: its own exit, never `kill -0`. */
   exited?: Promise<Exit>;
   exit?: Exit;
@@ -102,6 +104,7 @@ export class ProcessBackend implements RuntimeBackend {
       throw new CodedError("START_FAILED", `Cannot start container "${id}": ${result.shortMessage}`, { details: { id } });
     }
     container.started = { pid: subprocess.pid, startedAt: Date.now() };
+    subprocess.once("exit", () => (container.reaped = true));
     container.exited = subprocess.then((result) => {
       container.exit = { exitCode: result.exitCode, signal: result.signal, finishedAt: Date.now() };
       log.debug("Container main process exited", { id, ...container.exit });
@@ -113,9 +116,8 @@ export class ProcessBackend implements RuntimeBackend {
 
   async signal(id: string, signal?: NodeJS.Signals): Promise<void> {
     const container = this.#get(id);
-    if (container.subprocess === undefined) throw errors.failedPrecondition(`Cannot signal container "${id}": it was never started`, id);
-    // The child's own handle: once reaped it sends nothing, so a reused pid is never hit.
-    container.subprocess.kill(signal ?? container.spec.stopSignal ?? "SIGTERM");
+    if (container.started === undefined) throw errors.failedPrecondition(`Cannot signal container "${id}": it was never started`, id);
+    signalMainProcess(container, signal ?? container.spec.stopSignal ?? "SIGTERM");
   }
 
   async killAll(id: string): Promise<void> {
@@ -124,7 +126,7 @@ export class ProcessBackend implements RuntimeBackend {
     if (container.mode === "process-group") return group.killProcessGroup(container.started.pid);
     await killCgroup(container.spec.cgroupPath);
     // The main process may not have joined its cgroup yet; before it has, it has forked nothing.
-    container.subprocess?.kill("SIGKILL");
+    signalMainProcess(container, "SIGKILL");
   }
 
   async state(id: string): Promise<ContainerState> {
@@ -209,5 +211,19 @@ export class ProcessBackend implements RuntimeBackend {
   #waitForNoProcesses(container: Container, pid: number, signal: AbortSignal): Promise<void> {
     if (container.mode === "cgroup") return waitForCgroupEmpty(container.spec.cgroupPath, { signal });
     return group.waitForProcessGroupEmpty(pid, this.#pollIntervalMs, signal);
+  }
+}
+
+/**
+ * Signals the main process by pid, and only while it has not been reaped: until then the pid is
+ * still ours, so a reused pid is never hit. Not `subprocess.kill()`: on Deno that records the signal
+ * as the exit cause whatever really ended the process, and drops every signal after the first.
+ */
+function signalMainProcess(container: Container, signal: NodeJS.Signals): void {
+  if (container.started === undefined || container.reaped === true) return;
+  try {
+    process.kill(container.started.pid, signal);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "ESRCH") throw error;
   }
 }

@@ -5,15 +5,16 @@ import { execa } from "execa";
 import { describe, expect, test } from "vitest";
 import { Supervisor } from "../../actors/supervisor/supervisor.ts";
 import { findHostLeftovers } from "../../src/host/leftovers.ts";
+import { commandFor, runtimes } from "../support/runtimes.ts";
+import type { Runtime } from "../support/runtimes.ts";
 import { isAlive, noLeftovers } from "../support/supervisor.ts";
 
 const script = new URL("../support/daemon-with-pods.ts", import.meta.url).pathname;
-const runtimes = [["node", [script]], ["deno", ["run", "-A", script]]] as const;
 
 /** Starts the daemon in a child process; resolves with what it made once it says so. */
-async function startDaemonProcess(runtime: (typeof runtimes)[number], root: string, options: { liveRestore?: boolean } = {}) {
-  const [file, args] = runtime;
-  const child = execa(file, [...args, root, "3", options.liveRestore ? "live-restore" : ""], { preferLocal: true, reject: false, env: { PODVISOR_LOG_LEVEL: "warn" } });
+async function startDaemonProcess(runtime: Runtime, root: string, options: { liveRestore?: boolean } = {}) {
+  const [file, args] = commandFor(runtime, script, [root, "3", options.liveRestore ? "live-restore" : ""]);
+  const child = execa(file, args, { preferLocal: true, reject: false, env: { PODVISOR_LOG_LEVEL: "warn" } });
   const made = await new Promise<{ tag: string; root: string; sandboxes: string[]; pids: number[] }>((resolve, reject) => {
     child.stdout?.on("data", (chunk: Buffer) => resolve(JSON.parse(chunk.toString().split("\n")[0])));
     void child.then((result) => reject(new Error(`daemon exited early: ${result.stderr}`)));
@@ -21,7 +22,7 @@ async function startDaemonProcess(runtime: (typeof runtimes)[number], root: stri
   return { child, made };
 }
 
-describe.each(runtimes)("the daemon on %s", (...runtime) => {
+describe.each(runtimes)("the daemon on %s", (runtime) => {
   test("stops every sandbox in parallel on SIGTERM, then exits, leaving nothing", async () => {
     const root = await mkdtemp(join(tmpdir(), "pvtest-daemon-"));
     const { child, made } = await startDaemonProcess(runtime, root);
