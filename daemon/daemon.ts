@@ -1,25 +1,32 @@
 /**
- * The daemon process: the supervisor, restored from its root, and the shutdown on SIGTERM/SIGINT
- * (every sandbox stopped in parallel, unless `liveRestore` leaves the workloads running).
- *
- * NOT YET: the unix-socket API (issue "The unix-socket API, the podvisor CLI, and metrics"). Until
- * it lands the daemon runs and stops sandboxes only for code that holds its Supervisor.
+ * The daemon process: the supervisor, restored from its root before anything is answered; the
+ * socket API; the metrics endpoint; and the shutdown on SIGTERM/SIGINT (every sandbox stopped in
+ * parallel, unless `liveRestore` leaves the workloads running).
  */
 import { Supervisor } from "../actors/supervisor/supervisor.ts";
 import type { SupervisorOptions } from "../actors/supervisor/supervisor.ts";
+import { startSocketServer } from "../src/api/socket-server.ts";
+import type { SocketServerOptions } from "../src/api/socket-server.ts";
 import { getLogger } from "../src/log/logger.ts";
+import { startMetricsServer } from "../src/metrics/metrics-server.ts";
 
 const log = getLogger("daemon");
 
-export interface DaemonOptions extends SupervisorOptions {
+export interface DaemonOptions extends SupervisorOptions, Partial<Omit<SocketServerOptions, "service">> {
   /** On SIGTERM/SIGINT leave every workload running (the next start finds them again). */
   liveRestore?: boolean;
   /** The deadline budget of the stop-all at shutdown; default 10 s. */
   stopTimeoutMs?: number;
+  /** `127.0.0.1:PORT` to serve Prometheus metrics over HTTP too. */
+  metricsAddress?: string;
+  /** Serve no socket (for code that drives the supervisor itself). */
+  noSocket?: boolean;
 }
 
 export interface Daemon {
   supervisor: Supervisor;
+  socketPath?: string;
+  metricsPort?: number;
   /** Resolves once the daemon has shut down (after a signal, or `shutdown()`). */
   closed: Promise<void>;
   shutdown(reason: string): Promise<void>;
@@ -27,6 +34,10 @@ export interface Daemon {
 
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const supervisor = await Supervisor.start(options);
+  const socket = options.noSocket || options.path === undefined
+    ? undefined
+    : await startSocketServer({ ...options, path: options.path, service: supervisor });
+  const metricsServer = options.metricsAddress === undefined ? undefined : await startMetricsServer(options.metricsAddress, supervisor.metrics);
   let closing: Promise<void> | undefined;
   let resolveClosed: () => void = () => {};
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
@@ -34,6 +45,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     closing ??= (async () => {
       const stopAll = !options.liveRestore;
       log.info("Shutting down", { reason, stopAll });
+      await socket?.close();
+      await metricsServer?.close();
       const results = await supervisor.shutdown({ stopAll, timeoutMs: options.stopTimeoutMs });
       const failed = results.filter((result) => !result.ok);
       if (failed.length > 0) log.error("Some sandboxes did not stop at shutdown", { failed: failed.map((r) => r.podSandboxId) });
@@ -44,6 +57,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   };
   // Signal handlers belong on the main thread only (Deno also delivers signals to listening workers).
   for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => void shutdown(signal));
-  log.info("Daemon ready", { root: supervisor.root, liveRestore: options.liveRestore ?? false });
-  return { supervisor, closed, shutdown };
+  log.info("Daemon ready", { root: supervisor.root, socket: socket?.path, liveRestore: options.liveRestore ?? false });
+  return { supervisor, socketPath: socket?.path, metricsPort: metricsServer?.port, closed, shutdown };
 }

@@ -1,16 +1,21 @@
+import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { configureLogging, logLevels } from "../log/logger.ts";
 import type { LogFormat, LogLevel } from "../log/logger.ts";
+import { defaultSocketPath } from "./socket-path.ts";
 
 interface DaemonFlags {
   root: string;
+  socket: string;
+  socketGroup?: string;
   workers?: string;
   stopTimeout: string;
   liveRestore?: boolean;
   logLevel: LogLevel;
   logFormat?: LogFormat;
+  metricsAddress?: string;
 }
 
 /** The state root: `/var/lib/podvisor` as root, the XDG data directory otherwise. */
@@ -22,27 +27,46 @@ export function defaultRoot(): string {
 export function addDaemonCommand(program: Command): void {
   program
     .command("daemon")
-    .description("run the daemon: restore every sandbox under --root, stop them all on SIGTERM/SIGINT (not yet: the socket API)")
+    .description("run the daemon: restore every sandbox under --root, serve the API, stop every sandbox on SIGTERM/SIGINT")
     .option("--root <dir>", "state root; everything the daemon creates lives under it", defaultRoot())
+    .option("--socket <path>", "the API's unix socket", defaultSocketPath())
+    .option("--socket-group <group>", "a group (name or gid) that may use the socket too (mode 0660)")
     .option("--workers <n>", "worker threads (default: available cores)")
     .option("--stop-timeout <seconds>", "time budget of the stop-all at shutdown", "10")
     .option("--live-restore", "on SIGTERM/SIGINT leave workloads running")
-    .option("--log-level <level>", `one of ${logLevels.join(", ")}`, "info")
+    .option("--log-level <level>", `one of ${logLevels.join(", ")}`, process.env.PODVISOR_LOG_LEVEL ?? "info")
     .option("--log-format <format>", "json or pretty (default: pretty on a terminal, json otherwise)")
+    .option("--metrics-address <host:port>", "also serve Prometheus metrics over HTTP, e.g. 127.0.0.1:9090")
     .action(async (flags: DaemonFlags) => {
       configureLogging({ level: flags.logLevel, format: flags.logFormat });
-      const workers = flags.workers === undefined ? undefined : positiveInteger(flags.workers, "--workers");
-      const stopTimeoutMs = positiveInteger(flags.stopTimeout, "--stop-timeout") * 1_000;
+      const workers = flags.workers === undefined ? undefined : wholeNumber(flags.workers, "--workers");
+      const stopTimeoutMs = wholeNumber(flags.stopTimeout, "--stop-timeout") * 1_000;
+      const socketGroupId = flags.socketGroup === undefined ? undefined : await groupId(flags.socketGroup);
       // The daemon composes the supervisor (in actors/), so it is loaded by URL, not imported by src/.
       const { startDaemon } = await import(new URL("../../daemon/daemon.ts", import.meta.url).href) as typeof import("../../daemon/daemon.ts");
-      const daemon = await startDaemon({ root: flags.root, workers, stopTimeoutMs, liveRestore: flags.liveRestore });
+      const daemon = await startDaemon({
+        root: flags.root,
+        path: flags.socket,
+        socketGroupId,
+        workers,
+        stopTimeoutMs,
+        liveRestore: flags.liveRestore,
+        metricsAddress: flags.metricsAddress,
+      });
       await daemon.closed;
       process.exit(0);
     });
 }
 
-function positiveInteger(value: string, flag: string): number {
+function wholeNumber(value: string, flag: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 0) throw new RangeError(`Cannot start the daemon: ${flag} must be a whole number, got "${value}"`);
   return number;
+}
+
+async function groupId(group: string): Promise<number> {
+  if (/^\d+$/.test(group)) return Number(group);
+  const line = (await readFile("/etc/group", "utf8")).split("\n").find((entry) => entry.split(":")[0] === group);
+  if (line === undefined) throw new RangeError(`Cannot start the daemon: no group "${group}" in /etc/group`);
+  return Number(line.split(":")[2]);
 }

@@ -4,7 +4,7 @@
  */
 import { Command } from "commander";
 import { addDaemonCommand } from "./daemon-command.ts";
-import { describeVersion } from "./version.ts";
+import { describeVersion } from "../version.ts";
 
 const program = new Command("podvisor")
   .description("A pod sandbox daemon built for teardown: stop one sandbox or thousands, within a deadline, leaving nothing behind")

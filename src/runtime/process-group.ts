@@ -6,14 +6,18 @@
  */
 import { readFile, readdir } from "node:fs/promises";
 
-/** Whether any process is left in the process group (zombies not yet reaped count). */
-export function isProcessGroupAlive(pgid: number): boolean {
+/**
+ * Whether any live process is left in the process group. Zombies do not count: orphans are reaped
+ * by PID 1, which on some hosts takes a second, and a zombie runs nothing. The pgid cannot be reused
+ * while a zombie of the group remains.
+ */
+export async function isProcessGroupAlive(pgid: number): Promise<boolean> {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (error) {
     return (error as { code?: unknown }).code !== "ESRCH";
   }
+  return (await processGroupMembers(pgid)).some((member) => member.state !== "Z");
 }
 
 /** SIGKILL to every process of the group; a group already gone is success. */
@@ -25,21 +29,25 @@ export function killProcessGroup(pgid: number): void {
   }
 }
 
-/** Resolves when the group is empty, reading it every `intervalMs`; honours the signal, leaves no timer. */
+/** Resolves when no live process is left in the group, checking every `intervalMs`; leaves no timer. */
 export function waitForProcessGroupEmpty(pgid: number, intervalMs: number, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const onAbort = (): void => {
+    let settled = false;
+    const settle = (error?: unknown): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const check = (): void => {
-      if (isProcessGroupAlive(pgid)) {
-        timer = setTimeout(check, intervalMs);
-        return;
-      }
       signal.removeEventListener("abort", onAbort);
-      resolve();
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onAbort = (): void => settle(signal.reason);
+    const check = (): void => {
+      isProcessGroupAlive(pgid).then((alive) => {
+        if (!alive) return settle();
+        if (!settled) timer = setTimeout(check, intervalMs);
+      }, settle);
     };
     if (signal.aborted) return reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
@@ -47,15 +55,20 @@ export function waitForProcessGroupEmpty(pgid: number, intervalMs: number, signa
   });
 }
 
-/** The pids whose process group is `pgid`, read from `/proc/<pid>/stat`, ascending. */
+/** The pids whose process group is `pgid`, zombies included, ascending. */
 export async function processGroupPids(pgid: number): Promise<number[]> {
-  const pids: number[] = [];
+  return (await processGroupMembers(pgid)).map((member) => member.pid);
+}
+
+/** Every process of the group with its state letter, read from `/proc/<pid>/stat`. */
+async function processGroupMembers(pgid: number): Promise<{ pid: number; state: string }[]> {
+  const members: { pid: number; state: string }[] = [];
   for (const name of await readdir("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     const stat = await readFile(`/proc/${name}/stat`, "utf8").catch(() => "");
     // Fields after the command name, which may hold spaces and parentheses: state ppid pgrp …
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[2]) === pgid) pids.push(Number(name));
+    if (Number(fields[2]) === pgid) members.push({ pid: Number(name), state: fields[0] });
   }
-  return pids.sort((a, b) => a - b);
+  return members.sort((a, b) => a.pid - b.pid);
 }

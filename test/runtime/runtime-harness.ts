@@ -38,20 +38,16 @@ export function useRuntimeHarness<B extends RuntimeBackend>(makeBackend: () => B
 
   afterEach(async () => {
     const current = backend as B;
-    for (const id of ids.splice(0)) {
-      for (const pid of await current.pids(id)) pids.add(pid);
-      await current.killAll(id);
-      if ((await current.state(id)).status !== "created") {
-        await current.waitForStopped(id, { signal: AbortSignal.timeout(cleanupTimeoutMs) }).catch(() => {});
-      }
-      await current.delete(id);
+    try {
+      for (const id of ids.splice(0)) await cleanUp(current, id, pids);
+    } finally {
+      await removeCgroup(prefix);
+      await removeTempDir(dir);
     }
-    await removeCgroup(prefix);
     expect(await listCgroups(prefix)).toEqual([]);
     await expectPidsGone([...pids]);
     pids.clear();
     await expectNoZombies();
-    await removeTempDir(dir);
   });
 
   const harness: RuntimeHarness<B> = {
@@ -79,4 +75,19 @@ export function useRuntimeHarness<B extends RuntimeBackend>(makeBackend: () => B
     },
   };
   return harness;
+}
+
+/** Kills, waits for and deletes one container; one the test deleted itself is skipped. */
+async function cleanUp(backend: RuntimeBackend, id: string, pids: Set<number>): Promise<void> {
+  const state = await backend.state(id).catch((error: { code?: string }) => {
+    if (error.code === "NOT_FOUND") return undefined;
+    throw error;
+  });
+  if (state === undefined) return;
+  for (const pid of await backend.pids(id)) pids.add(pid);
+  await backend.killAll(id);
+  if (state.status !== "created") {
+    await backend.waitForStopped(id, { signal: AbortSignal.timeout(cleanupTimeoutMs) }).catch(() => {});
+  }
+  await backend.delete(id);
 }

@@ -1,0 +1,31 @@
+import type { ApiMethod } from "./api-method.ts";
+import { createContainer } from "./container-create.ts";
+import { listContainers } from "./container-list.ts";
+import { removeContainer } from "./container-remove.ts";
+import { startContainer } from "./container-start.ts";
+import { containerStatus } from "./container-status.ts";
+import { stopContainer } from "./container-stop.ts";
+import { metrics } from "./metrics.ts";
+import { listPodSandbox } from "./sandbox-list.ts";
+import { removePodSandbox } from "./sandbox-remove.ts";
+import { runPodSandbox } from "./sandbox-run.ts";
+import { podSandboxStatus } from "./sandbox-status.ts";
+import { stopPodSandbox } from "./sandbox-stop.ts";
+import { version } from "./version.ts";
+
+/** Every method of the API, named after the Kubernetes CRI. docs/API.md describes each. */
+export const apiMethods: ApiMethod[] = [
+  version,
+  runPodSandbox,
+  stopPodSandbox,
+  removePodSandbox,
+  podSandboxStatus,
+  listPodSandbox,
+  createContainer,
+  startContainer,
+  stopContainer,
+  removeContainer,
+  containerStatus,
+  listContainers,
+  metrics,
+];

@@ -1,0 +1,39 @@
+import { z } from "zod";
+
+/** Shared pieces of the request schemas. Every object is strict: an unknown field is an error. */
+export const id = z.string().min(1, "must not be empty").max(64).regex(/^[0-9a-z]+$/, "is not a well-formed id");
+const labels = z.record(z.string().max(253), z.string().max(4_096));
+const timeout = {
+  timeoutMs: z.number().int().min(0).max(86_400_000).optional(),
+  deadlineAt: z.number().int().positive().optional(),
+};
+
+export const noParams = z.union([z.undefined(), z.object({}).strict(), z.array(z.never()).max(0)]);
+
+export const sandboxConfig = z.object({
+  name: z.string().min(1).max(253),
+  labels: labels.optional(),
+  annotations: labels.optional(),
+  hostNetwork: z.boolean().optional(),
+  hostIpc: z.boolean().optional(),
+}).strict();
+
+export const containerConfig = z.object({
+  name: z.string().min(1).max(253),
+  command: z.array(z.string().max(131_072)).min(1).max(4_096),
+  env: z.record(z.string().min(1).max(4_096), z.string().max(131_072)).optional(),
+  cwd: z.string().startsWith("/").max(4_096).optional(),
+  stopSignal: z.string().regex(/^SIG[A-Z0-9]+$/).optional(),
+  rootfs: z.string().startsWith("/").max(4_096).optional(),
+}).strict();
+
+export const runPodSandbox = z.object({ config: sandboxConfig }).strict();
+export const podSandboxTarget = z.object({ podSandboxId: id }).strict();
+export const stopPodSandbox = z.object({ podSandboxId: id, ...timeout }).strict();
+export const listPodSandbox = z.object({ filter: z.object({ state: z.enum(["ready", "stopped"]).optional() }).strict().optional() }).strict().optional();
+export const createContainer = z.object({ podSandboxId: id, config: containerConfig }).strict();
+export const containerTarget = z.object({ containerId: id }).strict();
+export const stopContainer = z.object({ containerId: id, ...timeout }).strict();
+export const listContainers = z.object({
+  filter: z.object({ podSandboxId: id.optional(), state: z.enum(["created", "running", "exited"]).optional() }).strict().optional(),
+}).strict().optional();

@@ -1,0 +1,134 @@
+import { chmod, chown, mkdir, unlink } from "node:fs/promises";
+import net from "node:net";
+import { dirname } from "node:path";
+import { getLogger } from "../log/logger.ts";
+import { rpcError } from "./api-errors.ts";
+import { LineReader } from "./line-reader.ts";
+import type { PodService } from "./pod-service.ts";
+import { RpcDispatcher } from "./rpc-dispatcher.ts";
+
+const log = getLogger("api:socket");
+
+export interface SocketServerOptions {
+  /** The unix socket's path. A stale socket there is replaced; a live one is an error. */
+  path: string;
+  service: PodService;
+  /** A group that may use the socket too (mode 0660); otherwise it is 0600, root only. */
+  socketGroupId?: number;
+  /** Connections served at once; one more is told RESOURCE_EXHAUSTED and closed. Default 512. */
+  maxConnections?: number;
+  /** The longest request line; a longer one is refused and its connection closed. Default 1 MiB. */
+  maxLineBytes?: number;
+  /** A connection with nothing in flight is closed after this long without a request. Default 60 s. */
+  idleTimeoutMs?: number;
+  /** Requests one connection may have in flight before the daemon stops reading from it. Default 64. */
+  maxInFlight?: number;
+}
+
+export interface SocketServer {
+  path: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the JSON-RPC API on a unix socket, one JSON object per line. Each connection is on its
+ * own: garbage, an oversized line, a client that says nothing or reads nothing affects only its
+ * own connection, never the daemon or another client.
+ */
+export async function startSocketServer(options: SocketServerOptions): Promise<SocketServer> {
+  const limits = {
+    maxConnections: options.maxConnections ?? 512,
+    maxLineBytes: options.maxLineBytes ?? 2 ** 20,
+    idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+    maxInFlight: options.maxInFlight ?? 64,
+  };
+  const dispatcher = new RpcDispatcher();
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    if (sockets.size >= limits.maxConnections) {
+      socket.on("error", () => {});
+      socket.end(`${JSON.stringify({ jsonrpc: "2.0", id: null, error: rpcError("RESOURCE_EXHAUSTED", `Too many connections (limit ${limits.maxConnections})`) })}\n`);
+      return;
+    }
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    serveConnection(socket, dispatcher, options.service, limits);
+  });
+  await removeStaleSocket(options.path);
+  await mkdir(dirname(options.path), { recursive: true, mode: 0o755 });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.path, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  if (options.socketGroupId !== undefined) await chown(options.path, 0, options.socketGroupId);
+  await chmod(options.path, options.socketGroupId === undefined ? 0o600 : 0o660);
+  server.on("error", (error) => log.error("Socket server failed", { error }));
+  log.info("Serving the API", { socket: options.path });
+  return {
+    path: options.path,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+      await unlink(options.path).catch(() => {});
+    },
+  };
+}
+
+function serveConnection(socket: net.Socket, dispatcher: RpcDispatcher, service: PodService, limits: Required<Omit<SocketServerOptions, "path" | "service" | "socketGroupId">>): void {
+  const reader = new LineReader(limits.maxLineBytes);
+  let inFlight = 0;
+  const send = (message: unknown) => {
+    if (socket.destroyed || !socket.writable) return;
+    // A client that reads nothing: stop reading its requests until it drains what it was sent.
+    if (!socket.write(`${JSON.stringify(message)}\n`)) {
+      socket.pause();
+      socket.once("drain", () => inFlight < limits.maxInFlight && socket.resume());
+    }
+  };
+  const context = { service, notify: (method: string, params: unknown) => send({ jsonrpc: "2.0", method, params }) };
+  socket.setTimeout(limits.idleTimeoutMs, () => {
+    if (inFlight === 0) socket.end();
+  });
+  socket.on("error", (error) => log.debug("Connection failed", { error }));
+  socket.on("data", (chunk: Buffer) => {
+    const lines = reader.push(chunk);
+    if (lines === "too-long") {
+      send({ jsonrpc: "2.0", id: null, error: rpcError("RESOURCE_EXHAUSTED", `Request line longer than ${limits.maxLineBytes} bytes`) });
+      socket.end();
+      socket.pause();
+      return;
+    }
+    for (const line of lines) {
+      if (line.trim() === "") continue;
+      inFlight++;
+      if (inFlight >= limits.maxInFlight) socket.pause();
+      void dispatcher.dispatch(line, context).then((response) => {
+        if (response !== null) send(response);
+      }, (error: unknown) => {
+        log.error("Dispatch failed", { error });
+      }).finally(() => {
+        inFlight--;
+        if (inFlight < limits.maxInFlight && !socket.writableNeedDrain) socket.resume();
+      });
+    }
+  });
+}
+
+async function removeStaleSocket(path: string): Promise<void> {
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(path);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+  if (live) throw new Error(`Cannot serve on ${path}: another daemon is answering there`);
+  await unlink(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "ENOENT") throw error;
+  });
+}

@@ -1,0 +1,8 @@
+import { describeVersion } from "../version.ts";
+import { defineMethod } from "./api-method.ts";
+import { noParams } from "./schemas.ts";
+
+/** The version of the API spoken here; bumped on any incompatible change. */
+export const apiVersion = "v1alpha1";
+
+export const version = defineMethod("Version", noParams, () => ({ ...describeVersion(), apiVersion }));
