@@ -9,6 +9,9 @@ import { RpcDispatcher } from "./rpc-dispatcher.ts";
 
 const log = getLogger("api:socket");
 
+/** How long a refused connection may go on sending (discarded) before it is cut. */
+const refusedLingerMs = 2_000;
+
 export interface SocketServerOptions {
   /** The unix socket's path. A stale socket there is replaced; a live one is an error. */
   path: string;
@@ -94,12 +97,17 @@ function serveConnection(socket: net.Socket, dispatcher: RpcDispatcher, service:
     if (inFlight === 0) socket.end();
   });
   socket.on("error", (error) => log.debug("Connection failed", { error }));
+  let refused = false;
   socket.on("data", (chunk: Buffer) => {
+    if (refused) return; // discarded: the client is being closed
     const lines = reader.push(chunk);
     if (lines === "too-long") {
+      // Answer, then keep draining (unbuffered) so the client can finish writing and read the
+      // answer; close it for good shortly after.
+      refused = true;
       send({ jsonrpc: "2.0", id: null, error: rpcError("RESOURCE_EXHAUSTED", `Request line longer than ${limits.maxLineBytes} bytes`) });
       socket.end();
-      socket.pause();
+      setTimeout(() => socket.destroy(), refusedLingerMs).unref();
       return;
     }
     for (const line of lines) {

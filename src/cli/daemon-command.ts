@@ -16,6 +16,8 @@ interface DaemonFlags {
   logLevel: LogLevel;
   logFormat?: LogFormat;
   metricsAddress?: string;
+  maxConnections: string;
+  clientIdleTimeout: string;
 }
 
 /** The state root: `/var/lib/podvisor` as root, the XDG data directory otherwise. */
@@ -37,6 +39,8 @@ export function addDaemonCommand(program: Command): void {
     .option("--log-level <level>", `one of ${logLevels.join(", ")}`, process.env.PODVISOR_LOG_LEVEL ?? "info")
     .option("--log-format <format>", "json or pretty (default: pretty on a terminal, json otherwise)")
     .option("--metrics-address <host:port>", "also serve Prometheus metrics over HTTP, e.g. 127.0.0.1:9090")
+    .option("--max-connections <n>", "API connections served at once", "512")
+    .option("--client-idle-timeout <seconds>", "close an API connection that sends nothing for this long", "60")
     .action(async (flags: DaemonFlags) => {
       configureLogging({ level: flags.logLevel, format: flags.logFormat });
       const workers = flags.workers === undefined ? undefined : wholeNumber(flags.workers, "--workers");
@@ -52,6 +56,8 @@ export function addDaemonCommand(program: Command): void {
         stopTimeoutMs,
         liveRestore: flags.liveRestore,
         metricsAddress: flags.metricsAddress,
+        maxConnections: wholeNumber(flags.maxConnections, "--max-connections"),
+        idleTimeoutMs: Number(flags.clientIdleTimeout) * 1_000,
       });
       await daemon.closed;
       process.exit(0);

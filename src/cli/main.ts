@@ -1,26 +1,52 @@
 /**
- * The podvisor command line. `podvisor daemon` runs the daemon. The client commands (`runp`,
- * `stopp`, `pods` …) need the socket API, which does not exist yet (see README).
+ * The podvisor command line. `podvisor daemon` runs the daemon; every other command is a client of
+ * its socket API, shaped like crictl (docs/CLI.md). Any failure is one line on stderr,
+ * `podvisor: …`, and exit status 1.
  */
 import { Command } from "commander";
+import { describeError } from "./cli-error.ts";
+import { addContainerCreateCommand } from "./commands/container-create.ts";
+import { addContainerInspectCommand } from "./commands/container-inspect.ts";
+import { addContainerListCommand } from "./commands/container-list.ts";
+import { addContainerRemoveCommand } from "./commands/container-remove.ts";
+import { addContainerRunCommand } from "./commands/container-run.ts";
+import { addContainerStartCommand } from "./commands/container-start.ts";
+import { addContainerStopCommand } from "./commands/container-stop.ts";
+import { addMetricsCommand } from "./commands/metrics.ts";
+import { addSandboxInspectCommand } from "./commands/sandbox-inspect.ts";
+import { addSandboxListCommand } from "./commands/sandbox-list.ts";
+import { addSandboxRemoveCommand } from "./commands/sandbox-remove.ts";
+import { addSandboxRunCommand } from "./commands/sandbox-run.ts";
+import { addSandboxStopCommand } from "./commands/sandbox-stop.ts";
+import { addVersionCommand } from "./commands/version.ts";
 import { addDaemonCommand } from "./daemon-command.ts";
+import { defaultSocketPath } from "./socket-path.ts";
 import { describeVersion } from "../version.ts";
 
 const program = new Command("podvisor")
   .description("A pod sandbox daemon built for teardown: stop one sandbox or thousands, within a deadline, leaving nothing behind")
   .version(describeVersion().version, "-v, --version")
-  .showHelpAfterError();
+  // Options before the command name belong to podvisor itself, so `daemon --socket` stays the daemon's.
+  .enablePositionalOptions()
+  .option("--socket <path>", `the daemon's API socket, for every command (default: ${defaultSocketPath()}; $PODVISOR_SOCKET sets it)`)
+  .configureOutput({ outputError: (message, write) => write(`podvisor: ${message.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")} (see --help)\n`) });
 
-program
-  .command("version")
-  .description("print the version of podvisor and of the runtime it runs on")
-  .option("-o, --output <format>", "table or json", "table")
-  .action((options: { output: string }) => {
-    const info = describeVersion();
-    if (options.output === "json") console.log(JSON.stringify(info, null, 2));
-    else console.log(`podvisor ${info.version} (${info.runtime} ${info.runtimeVersion})`);
-  });
+// `podvisor --socket PATH daemon` means the daemon's own --socket.
+program.hook("preSubcommand", (_program, command) => {
+  const socket = program.opts().socket as string | undefined;
+  if (socket !== undefined && command.name() === "daemon") command.setOptionValueWithSource("socket", socket, "cli");
+});
 
+for (const add of [
+  addSandboxRunCommand, addSandboxStopCommand, addSandboxRemoveCommand, addSandboxListCommand, addSandboxInspectCommand,
+  addContainerCreateCommand, addContainerStartCommand, addContainerRunCommand, addContainerStopCommand, addContainerRemoveCommand,
+  addContainerListCommand, addContainerInspectCommand, addMetricsCommand, addVersionCommand,
+]) add(program);
 addDaemonCommand(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  console.error(`podvisor: ${describeError(error)}`);
+  process.exitCode = 1;
+}

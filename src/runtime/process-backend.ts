@@ -1,18 +1,15 @@
-import { appendFile, mkdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { execa } from "execa";
 import { CodedError } from "../actor-system/errors.ts";
-import type { ResultPromise } from "execa";
 import { cgroupPids, createCgroup, isPopulated, killCgroup } from "../host/cgroup.ts";
 import { removeCgroup } from "../host/cgroup-remove.ts";
 import { waitForCgroupEmpty } from "../host/cgroup-wait.ts";
 import { getLogger } from "../log/logger.ts";
 import * as group from "./process-group.ts";
-import { wrapperCommand } from "./process-wrapper.ts";
+import { MainProcess } from "./process-main.ts";
 import type { AdoptionRecord, ContainerSpec, ContainerState, RuntimeBackend, StartResult } from "./runtime-backend.ts";
 import type { WaitForStoppedOptions } from "./runtime-backend.ts";
 import * as errors from "./runtime-errors.ts";
-import { abortable } from "./runtime-errors.ts";
 import { validateContainerSpec } from "./runtime-spec.ts";
 
 const log = getLogger("runtime:process");
@@ -26,31 +23,20 @@ export interface ProcessBackendOptions {
   groupPollIntervalMs?: number;
 }
 
-interface Exit {
-  exitCode?: number;
-  signal?: NodeJS.Signals;
-  finishedAt: number;
-}
-
 interface Container {
   spec: ContainerSpec;
-  mode: "cgroup" | "process-group";
-  /** The cgroup's absolute directory, in cgroup mode. */
+  /** The cgroup's absolute directory; undefined when the container is a process group instead. */
   cgroupDir?: string;
-  subprocess?: ResultPromise;
-  started?: StartResult;
-  /** Set synchronously by the child's "exit" event: from then on its pid may belong to another process. */
-  reaped?: boolean;
-  /** Resolves when the main process has exited and been reaped: its own exit, never `kill -0`. */
-  exited?: Promise<Exit>;
-  exit?: Exit;
+  starting?: boolean;
+  main?: MainProcess;
 }
 
 /**
- * The default backend: each container's command is a host process, our own child (so its exit status
- * comes from its own exit and PID reuse cannot fool us), placed in its own cgroup v2 before it execs
- * the command (so no child it forks escapes `cgroup.kill`). Where cgroup v2 cannot be used, the
- * container is a process group instead, which is said once in the log (see `process-group.ts`).
+ * The default backend: each container's command is a host process, our own child, placed in its own
+ * cgroup v2 before it execs the command, so no child it forks escapes `cgroup.kill`, and "stopped"
+ * means the cgroup is empty and the main process's exit status is collected. Where cgroup v2 cannot
+ * be used, each container is a process group instead, said once in the log (see `process-group.ts`).
+ * Call it from the main thread only.
  *
  * @example
  * const runtime = new ProcessBackend();
@@ -76,11 +62,10 @@ export class ProcessBackend implements RuntimeBackend {
     if (this.#containers.has(spec.id)) {
       throw new CodedError("ALREADY_EXISTS", `Cannot create container "${spec.id}": it exists already`);
     }
-    const container: Container = { spec, mode: "cgroup" };
+    const container: Container = { spec };
     this.#containers.set(spec.id, container); // taken at once, so a concurrent create of the same id fails
     try {
       container.cgroupDir = await this.#createCgroup(spec);
-      if (container.cgroupDir === undefined) container.mode = "process-group";
       await mkdir(dirname(spec.logPath), { recursive: true });
     } catch (error) {
       this.#containers.delete(spec.id);
@@ -90,87 +75,71 @@ export class ProcessBackend implements RuntimeBackend {
 
   async start(id: string): Promise<StartResult> {
     const container = this.#get(id);
-    if (container.subprocess !== undefined) throw errors.failedPrecondition(`Cannot start container "${id}": it was started already`, id);
-    const { spec } = container;
-    await appendFile(spec.logPath, ""); // an unwritable log fails here, not silently in the wrapper
+    if (container.starting === true) throw errors.failedPrecondition(`Cannot start container "${id}": it was started already`, id);
+    container.starting = true;
     const procs = container.cgroupDir === undefined ? undefined : join(container.cgroupDir, "cgroup.procs");
-    const { file, args, cwd, env } = await wrapperCommand(spec, procs);
-    const subprocess = execa(file, args, {
-      cwd, env, extendEnv: false, reject: false, detached: true, stdio: "ignore", forceKillAfterDelay: false,
-    });
-    container.subprocess = subprocess;
-    if (subprocess.pid === undefined) {
-      const result = await subprocess;
-      throw new CodedError("START_FAILED", `Cannot start container "${id}": ${result.shortMessage}`, { details: { id } });
+    try {
+      container.main = await MainProcess.spawn(container.spec, procs);
+    } catch (error) {
+      container.starting = false;
+      throw error;
     }
-    container.started = { pid: subprocess.pid, startedAt: Date.now() };
-    subprocess.once("exit", () => (container.reaped = true));
-    container.exited = subprocess.then((result) => {
-      container.exit = { exitCode: result.exitCode, signal: result.signal, finishedAt: Date.now() };
-      log.debug("Container main process exited", { id, ...container.exit });
-      return container.exit;
-    });
-    log.debug("Started container", { id, pid: subprocess.pid, mode: container.mode });
-    return container.started;
+    const { pid, startedAt } = container.main;
+    container.main.exited.then((exit) => log.debug("Container main process exited", { id, pid, ...exit }));
+    log.debug("Started container", { id, pid, cgroup: container.cgroupDir !== undefined });
+    return { pid, startedAt };
   }
 
   async signal(id: string, signal?: NodeJS.Signals): Promise<void> {
-    const container = this.#get(id);
-    if (container.started === undefined) throw errors.failedPrecondition(`Cannot signal container "${id}": it was never started`, id);
-    signalMainProcess(container, signal ?? container.spec.stopSignal ?? "SIGTERM");
+    const { main, spec } = this.#get(id);
+    if (main === undefined) throw errors.failedPrecondition(`Cannot signal container "${id}": it was never started`, id);
+    main.signal(signal ?? spec.stopSignal ?? "SIGTERM");
   }
 
   async killAll(id: string): Promise<void> {
-    const container = this.#get(id);
-    if (container.started === undefined) return;
-    if (container.mode === "process-group") return group.killProcessGroup(container.started.pid);
-    await killCgroup(container.spec.cgroupPath);
-    // The main process may not have joined its cgroup yet; before it has, it has forked nothing.
-    signalMainProcess(container, "SIGKILL");
+    const { main, spec, cgroupDir } = this.#get(id);
+    if (main === undefined) return;
+    if (cgroupDir === undefined) return group.killProcessGroup(main.pid);
+    await killCgroup(spec.cgroupPath);
+    main.signal("SIGKILL"); // it may not have joined its cgroup yet; before it has, it has forked nothing
   }
 
   async state(id: string): Promise<ContainerState> {
     const container = this.#get(id);
-    const { started, exit } = container;
-    if (started === undefined) return { status: "created" };
-    if (exit === undefined || (await this.#hasProcesses(container, started.pid))) return { status: "running", ...started };
-    return { status: "stopped", ...started, ...exit };
+    const { main } = container;
+    if (main === undefined) return { status: "created" };
+    const started = { pid: main.pid, startedAt: main.startedAt };
+    if (main.exit === undefined || (await this.#hasProcesses(container, main.pid))) return { status: "running", ...started };
+    return { status: "stopped", ...started, ...main.exit };
   }
 
   async waitForStopped(id: string, options: WaitForStoppedOptions = {}): Promise<ContainerState> {
     const container = this.#get(id);
-    const { exited, started } = container;
-    if (exited === undefined || started === undefined) {
-      throw errors.failedPrecondition(`Cannot wait for container "${id}" to stop: it was never started`, id);
-    }
-    const done = new AbortController(); // ends the losing wait once the race settles
-    const signal = options.signal === undefined ? done.signal : AbortSignal.any([options.signal, done.signal]);
+    const { main } = container;
+    if (main === undefined) throw errors.failedPrecondition(`Cannot wait for container "${id}" to stop: it was never started`, id);
     try {
-      const [exit] = await Promise.all([abortable(exited, signal), this.#waitForNoProcesses(container, started.pid, signal)]);
-      return { status: "stopped", ...started, ...exit };
+      const exit = await errors.abortable(main.exited, options.signal);
+      // Only after the main process exited: before it has joined its cgroup, the cgroup reads empty.
+      await this.#waitForNoProcesses(container, main.pid, options.signal);
+      return { status: "stopped", pid: main.pid, startedAt: main.startedAt, ...exit };
     } catch (error) {
       throw errors.normalizeWaitError(id, error, options.signal);
-    } finally {
-      done.abort();
     }
   }
 
   async pids(id: string): Promise<number[]> {
-    const container = this.#get(id);
-    if (container.started === undefined) return [];
-    const { pid } = container.started;
-    const pids = container.mode === "cgroup" ? await cgroupPids(container.spec.cgroupPath) : await group.processGroupPids(pid);
-    if (container.exit === undefined && !pids.includes(pid)) pids.unshift(pid);
+    const { main, spec, cgroupDir } = this.#get(id);
+    if (main === undefined) return [];
+    const pids = cgroupDir === undefined ? await group.processGroupPids(main.pid) : await cgroupPids(spec.cgroupPath);
+    if (main.exit === undefined && !pids.includes(main.pid)) pids.unshift(main.pid);
     return pids;
   }
 
   async delete(id: string): Promise<void> {
     const container = this.#containers.get(id);
     if (container === undefined) return;
-    if ((await this.state(id)).status === "running") {
-      throw errors.failedPrecondition(`Cannot delete container "${id}": it is running`, id);
-    }
-    if (container.mode === "cgroup") await removeCgroup(container.spec.cgroupPath);
+    if ((await this.state(id)).status === "running") throw errors.failedPrecondition(`Cannot delete container "${id}": it is running`, id);
+    if (container.cgroupDir !== undefined) await removeCgroup(container.spec.cgroupPath);
     this.#containers.delete(id);
   }
 
@@ -204,26 +173,12 @@ export class ProcessBackend implements RuntimeBackend {
   }
 
   async #hasProcesses(container: Container, pid: number): Promise<boolean> {
-    if (container.mode === "cgroup") return isPopulated(container.spec.cgroupPath);
-    return group.isProcessGroupAlive(pid);
+    if (container.cgroupDir === undefined) return group.isProcessGroupAlive(pid);
+    return isPopulated(container.spec.cgroupPath);
   }
 
-  #waitForNoProcesses(container: Container, pid: number, signal: AbortSignal): Promise<void> {
-    if (container.mode === "cgroup") return waitForCgroupEmpty(container.spec.cgroupPath, { signal });
-    return group.waitForProcessGroupEmpty(pid, this.#pollIntervalMs, signal);
-  }
-}
-
-/**
- * Signals the main process by pid, and only while it has not been reaped: until then the pid is
- * still ours, so a reused pid is never hit. Not `subprocess.kill()`: on Deno that records the signal
- * as the exit cause whatever really ended the process, and drops every signal after the first.
- */
-function signalMainProcess(container: Container, signal: NodeJS.Signals): void {
-  if (container.started === undefined || container.reaped === true) return;
-  try {
-    process.kill(container.started.pid, signal);
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== "ESRCH") throw error;
+  #waitForNoProcesses(container: Container, pid: number, signal: AbortSignal | undefined): Promise<void> {
+    if (container.cgroupDir === undefined) return group.waitForProcessGroupEmpty(pid, { intervalMs: this.#pollIntervalMs, signal });
+    return waitForCgroupEmpty(container.spec.cgroupPath, { signal });
   }
 }

@@ -60,6 +60,13 @@ describe("ProcessBackend", () => {
     await expectPidsGone(pids);
   });
 
+  test("killAll at once after start, before the wrapper has joined the cgroup, still kills the container", async () => {
+    const { id } = await h.run(["sh", "-c", "sleep 1000 & sleep 1000 & wait"]);
+    await h.backend.killAll(id);
+    expect(await h.backend.waitForStopped(id, { signal: deadline() })).toMatchObject({ status: "stopped", signal: "SIGKILL" });
+    expect(await h.backend.pids(id)).toEqual([]);
+  });
+
   test("stdout and stderr are appended to the log file", async () => {
     const spec = await h.create(["sh", "-c", "echo to-stdout; echo to-stderr >&2"]);
     await writeFile(spec.logPath, "before\n");
@@ -77,6 +84,14 @@ describe("ProcessBackend", () => {
     expect(await h.backend.pids(id)).toHaveLength(1);
     await h.backend.killAll(id);
     expect(await h.backend.waitForStopped(id, { signal: deadline() })).toMatchObject({ status: "stopped", exitCode: 0 });
+  });
+
+  test("waitForStopped called at once after start still waits for a background child", async () => {
+    const { id } = await h.run(["sh", "-c", "sleep 1000 & exit 0"]);
+    const tooEarly = h.backend.waitForStopped(id, { signal: AbortSignal.timeout(notHappeningMs) });
+    await expect(tooEarly).rejects.toMatchObject({ code: "DEADLINE_EXCEEDED" });
+    await h.backend.killAll(id);
+    expect(await h.backend.waitForStopped(id, { signal: deadline() })).toMatchObject({ exitCode: 0 });
   });
 
   test("an argument is passed to the command as it is, never through a shell", async () => {

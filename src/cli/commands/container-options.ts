@@ -1,0 +1,46 @@
+import { resolve } from "node:path";
+import { Option } from "commander";
+import type { Command } from "commander";
+import type { ContainerConfig } from "../api-types.ts";
+import { collectKeyValue } from "../client-command.ts";
+
+interface ContainerFlags {
+  name: string;
+  stopSignal?: string;
+  rootfs?: string;
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/**
+ * Adds what `create` and `run` share: `SANDBOX --name NAME [options] -- CMD [ARG…]`.
+ *
+ * @example
+ * addContainerOptions(clientCommand(program, "create", "…")).action((sandbox, argv, flags) => …);
+ */
+export function addContainerOptions(command: Command): Command {
+  return command
+    .argument("<sandbox>", "the pod sandbox's id, or a unique prefix of it")
+    .argument("<command...>", "the command and its arguments; put -- before it when it has options of its own")
+    .requiredOption("--name <name>", "the container's name")
+    .option("--stop-signal <signal>", "the signal that asks it to stop (default SIGTERM)", normalizeSignal)
+    .option("--rootfs <dir>", "a directory to use as its root filesystem (read-only lower layer of an overlay)")
+    .addOption(new Option("--env <key=value>", "an environment variable; repeat for more").argParser(collectKeyValue))
+    .option("--cwd <dir>", "its working directory (an absolute path)");
+}
+
+/** The CreateContainer config from the command line; `--rootfs` is made absolute here, on the client. */
+export function containerConfig(argv: string[], flags: ContainerFlags): ContainerConfig {
+  const config: ContainerConfig = { name: flags.name, command: argv };
+  if (flags.stopSignal !== undefined) config.stopSignal = flags.stopSignal;
+  if (flags.rootfs !== undefined) config.rootfs = resolve(flags.rootfs);
+  if (flags.env !== undefined) config.env = flags.env;
+  if (flags.cwd !== undefined) config.cwd = flags.cwd;
+  return config;
+}
+
+/** "term", "TERM" and "SIGTERM" all mean SIGTERM. */
+function normalizeSignal(value: string): string {
+  const upper = value.toUpperCase();
+  return upper.startsWith("SIG") ? upper : `SIG${upper}`;
+}

@@ -1,0 +1,133 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import type { ResultPromise } from "execa";
+import { findHostLeftovers } from "../../src/host/leftovers.ts";
+import type { HostLeftovers } from "../../src/host/leftovers.ts";
+import { commandFor } from "./runtimes.ts";
+import type { Runtime } from "./runtimes.ts";
+
+const cli = new URL("../../src/cli/main.ts", import.meta.url).pathname;
+
+/** A real daemon in a child process, on its own root and socket, started through the CLI. */
+export interface DaemonProcess {
+  runtime: Runtime;
+  root: string;
+  socket: string;
+  child: ResultPromise;
+  /** SIGTERM, wait for exit, and report what was left on the host (should be nothing). */
+  stop(): Promise<HostLeftovers>;
+}
+
+export async function startDaemonProcess(runtime: Runtime, extraArgs: string[] = []): Promise<DaemonProcess> {
+  const root = await mkdtemp(join(tmpdir(), "pvtest-e2e-"));
+  const socket = join(root, "api.sock");
+  const [file, args] = commandFor(runtime, cli, ["daemon", "--root", root, "--socket", socket, "--workers", "2", "--stop-timeout", "2", ...extraArgs]);
+  const child = execa(file, args, { preferLocal: true, reject: false, env: { PODVISOR_LOG_LEVEL: "warn" }, stdin: "ignore" });
+  await waitForSocket(socket, child);
+  return {
+    runtime,
+    root,
+    socket,
+    child,
+    async stop() {
+      child.kill("SIGTERM");
+      await child;
+      const { createHash } = await import("node:crypto");
+      const tag = createHash("sha256").update(root).digest("hex").slice(0, 8);
+      const leftovers = await findHostLeftovers({ root, tag });
+      if (leftovers.mounts.length === 0) await rm(root, { recursive: true, force: true });
+      return leftovers;
+    },
+  };
+}
+
+async function waitForSocket(socket: string, child: ResultPromise): Promise<void> {
+  const deadlineAt = Date.now() + 30_000;
+  let exited = false;
+  void child.then(() => (exited = true));
+  for (;;) {
+    if (exited) throw new Error(`The daemon exited before serving: ${(await child).stderr}`);
+    if (await canConnect(socket)) return;
+    if (Date.now() > deadlineAt) throw new Error("The daemon did not serve its socket within 30 s");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function canConnect(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.connect(socket);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+}
+
+/** A raw JSON-RPC client on one connection: send lines, read lines. */
+export class RawClient {
+  readonly socket: net.Socket;
+  readonly lines: unknown[] = [];
+  #waiters: (() => void)[] = [];
+  #buffer = "";
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      this.#buffer += chunk;
+      for (let newline = this.#buffer.indexOf("\n"); newline !== -1; newline = this.#buffer.indexOf("\n")) {
+        this.lines.push(JSON.parse(this.#buffer.slice(0, newline)));
+        this.#buffer = this.#buffer.slice(newline + 1);
+      }
+      for (const wake of this.#waiters.splice(0)) wake();
+    });
+    socket.on("error", () => {});
+  }
+
+  static connect(path: string): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(path);
+      socket.once("connect", () => resolve(new RawClient(socket)));
+      socket.once("error", reject);
+    });
+  }
+
+  send(line: string): void {
+    this.socket.write(`${line}\n`);
+  }
+
+  /** Sends a request and waits for the response with its id (notifications are kept in `lines`). */
+  async call(method: string, params?: unknown, id: number = Math.floor(Math.random() * 1e9)): Promise<{ result?: any; error?: any }> {
+    this.send(JSON.stringify({ jsonrpc: "2.0", id, method, params }));
+    return this.waitFor((line) => (line as { id?: unknown }).id === id) as Promise<{ result?: any; error?: any }>;
+  }
+
+  async waitFor(match: (line: unknown) => boolean, timeoutMs = 30_000): Promise<unknown> {
+    const deadlineAt = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.lines.find(match);
+      if (found !== undefined) return found;
+      if (Date.now() > deadlineAt) throw new Error("No matching line within the timeout");
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        setTimeout(resolve, 100);
+      });
+    }
+  }
+
+  /** Resolves when the daemon closes this connection. */
+  closed(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.socket.closed) resolve();
+      else this.socket.once("close", () => resolve());
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
