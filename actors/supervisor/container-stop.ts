@@ -8,6 +8,7 @@ import { findContainer } from "./lookup.ts";
 export async function stopContainer(context: SupervisorContext, id: string, options: StopOptions = {}): Promise<ContainerRecord> {
   const record = findContainer(context, id);
   const { errors } = await stopContainers(context, [record], resolveDeadline(options));
-  if (errors.length > 0) throw errors[0];
+  const error = errors.get(record.sandboxId)?.[0];
+  if (error !== undefined) throw error;
   return context.store.containers.get(id) ?? record;
 }

@@ -13,10 +13,16 @@ const log = getLogger("supervisor:stop");
 /** Extra time the gather waits past the kill grace for an acknowledgement to travel back. */
 const ackMarginMs = 1_000;
 
-/** What stopping a set of containers came to: who failed, and why. */
+/** What stopping a set of containers came to, by sandbox: who failed, and why. */
 export interface ContainersStopped {
-  errors: CodedError[];
-  warnings: string[];
+  errors: Map<string, CodedError[]>;
+  warnings: Map<string, string[]>;
+}
+
+function add<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
 }
 
 /**
@@ -27,7 +33,7 @@ export interface ContainersStopped {
  */
 export async function stopContainers(context: SupervisorContext, records: ContainerRecord[], deadlineAt: number): Promise<ContainersStopped> {
   const running = records.filter((record) => record.state === "running");
-  const result: ContainersStopped = { errors: [], warnings: [] };
+  const result: ContainersStopped = { errors: new Map(), warnings: new Map() };
   if (running.length === 0) return result;
   const message: ContainerMessage = { type: "container.stop", deadlineAt, killGraceMs: context.killGraceMs };
   const outcomes = await context.system.broadcast<ContainerRecord>(running.map((record) => record.id), message, {
@@ -37,15 +43,15 @@ export async function stopContainers(context: SupervisorContext, records: Contai
     if (outcome.status === "acknowledged") return;
     const record = running[index];
     if (outcome.status === "failed" && outcome.error.code !== "ACTOR_LOST" && outcome.error.code !== "NOT_FOUND") {
-      result.errors.push(new CodedError(outcome.error.code, outcome.error.message, { details: outcome.error.details }));
+      add(result.errors, record.sandboxId, new CodedError(outcome.error.code, outcome.error.message, { details: outcome.error.details }));
       return;
     }
     const why = describeMiss(outcome);
-    result.warnings.push(`container ${record.id}: ${why}; killed from the main thread`);
+    add(result.warnings, record.sandboxId, `container ${record.id}: ${why}; killed from the main thread`);
     try {
       await killFromMainThread(context, record, why);
     } catch (error) {
-      result.errors.push(new CodedError("STOP_INCOMPLETE", `Cannot stop container ${record.id}: ${(error as Error).message}`, { cause: error }));
+      add(result.errors, record.sandboxId, new CodedError("STOP_INCOMPLETE", `Cannot stop container ${record.id}: ${(error as Error).message}`, { cause: error }));
     }
   }));
   return result;

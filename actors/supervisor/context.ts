@@ -2,6 +2,7 @@ import type { ActorSystem } from "../../src/actor-system/index.ts";
 import type { RuntimeBackend } from "../../src/runtime/runtime-backend.ts";
 import type { Metrics } from "../../src/metrics/metrics.ts";
 import type { StateStore } from "../../src/state/state-store.ts";
+import type { HostWork } from "./host-work.ts";
 import type { StopDeadlines } from "./stop-deadlines.ts";
 
 /** What every supervisor verb works with: one object, built once by the Supervisor. */
@@ -19,7 +20,12 @@ export interface SupervisorContext {
   /** Time a container gets after its kill to be reported stopped. */
   killGraceMs: number;
   metrics: Metrics;
+  hostWork: HostWork;
+  /** `parallel` (default); `sequential` stops the way the reference did, for the benchmark's baseline. */
+  stopStrategy: StopStrategy;
 }
+
+export type StopStrategy = "parallel" | "sequential";
 
 /** What a sandbox stop did: each host step with its duration, and the containers' outcomes. */
 export interface StopOutcome {

@@ -1,9 +1,5 @@
 import { join } from "node:path";
 import { CodedError } from "../../src/actor-system/index.ts";
-import { removeCgroup } from "../../src/host/cgroup-remove.ts";
-import { removeNetns } from "../../src/host/netns-remove.ts";
-import { unmountShm } from "../../src/host/shm.ts";
-import { unmountMany } from "../../src/host/unmount.ts";
 import type { SandboxRecord, StopPhase } from "../../src/state/records.ts";
 import type { SupervisorContext } from "./context.ts";
 
@@ -29,7 +25,7 @@ const steps: Step[] = [
   { name: "selinux-label-release", run: async () => "skipped: SELinux is not enabled on this host; no label was taken" },
   { name: "shm-unmount", phase: "shm-unmounted", run: unmountSandboxShm },
   { name: "sandbox-storage-stop", run: async () => "skipped: the sandbox has no storage of its own beyond its directory" },
-  { name: "cgroup-removal", run: async (context, record) => (await removeCgroup(record.cgroupPath), "done") },
+  { name: "cgroup-removal", run: async (context, record) => (await context.hostWork.removeCgroup(record.cgroupPath), "done") },
 ];
 
 export interface CleanupReport {
@@ -69,9 +65,9 @@ async function unmountContainerStorage(context: SupervisorContext, record: Sandb
     .filter((container) => !container.infra && container.rootfs !== undefined)
     .map((container) => join(container.dir, "merged"));
   if (merged.length === 0) return "skipped: no container has a rootfs";
-  const result = await unmountMany(merged, { root: context.root });
-  const problems = [...result.refused, ...result.failed];
-  if (problems.length > 0) throw new Error(`${problems.length} rootfs could not be unmounted`);
+  const outcomes = await Promise.allSettled(merged.map((path) => context.hostWork.unmount.run(path)));
+  const problems = outcomes.filter((outcome) => outcome.status === "rejected");
+  if (problems.length > 0) throw new Error(`${problems.length} rootfs could not be unmounted: ${(problems[0] as PromiseRejectedResult).reason.message}`);
   return "done";
 }
 
@@ -82,14 +78,14 @@ async function teardownNetwork(_context: SupervisorContext, record: SandboxRecor
   return "skipped: network \"none\" has nothing beyond loopback, removed with the namespace";
 }
 
-async function removeNamespace(_context: SupervisorContext, record: SandboxRecord): Promise<StepResult> {
+async function removeNamespace(context: SupervisorContext, record: SandboxRecord): Promise<StepResult> {
   if (record.netnsName === undefined) return "skipped: the sandbox uses the host network";
-  await removeNetns(record.netnsName);
+  await context.hostWork.netnsRemoval.run(record.netnsName);
   return "done";
 }
 
 async function unmountSandboxShm(context: SupervisorContext, record: SandboxRecord): Promise<StepResult> {
   if (record.shmPath === undefined) return "skipped: the sandbox uses the host IPC namespace";
-  await unmountShm(record.shmPath, { root: context.root });
+  await context.hostWork.unmount.run(record.shmPath);
   return "done";
 }

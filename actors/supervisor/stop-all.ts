@@ -1,8 +1,13 @@
-import type { StopOptions, SupervisorContext } from "./context.ts";
-import { resolveDeadline } from "./context.ts";
-import { stopPodSandbox } from "./sandbox-stop.ts";
 import { toErrorData } from "../../src/actor-system/index.ts";
 import type { ErrorData } from "../../src/actor-system/index.ts";
+import { getLogger } from "../../src/log/logger.ts";
+import type { SandboxRecord } from "../../src/state/records.ts";
+import type { StopOptions, SupervisorContext } from "./context.ts";
+import { resolveDeadline } from "./context.ts";
+import { validateId } from "./ids.ts";
+import { startStops } from "./stop-run.ts";
+
+const log = getLogger("supervisor:stop");
 
 export interface StopAllResult {
   podSandboxId: string;
@@ -10,22 +15,43 @@ export interface StopAllResult {
   error?: ErrorData;
   durationMs: number;
   phases: Record<string, number>;
+  warnings?: string[];
 }
 
 /**
- * Stops every sandbox that is not stopped, all in parallel under one absolute deadline, and
- * reports each one's outcome (the reference stopped them one after another).
+ * Stops many sandboxes under one absolute deadline (`StopPodSandboxes`), or all of them: every
+ * stop signal at once, every kill at the deadline, then each one's host cleanup. Reports each
+ * sandbox's outcome; `onDone` hears of each as it finishes (for progress).
  */
-export async function stopAllPodSandboxes(context: SupervisorContext, options: StopOptions = {}): Promise<StopAllResult[]> {
+export async function stopPodSandboxes(
+  context: SupervisorContext,
+  target: { ids: string[] } | { all: true },
+  options: StopOptions & { onDone?: (result: StopAllResult) => void } = {},
+): Promise<StopAllResult[]> {
   const deadlineAt = resolveDeadline(options);
-  const ids = [...context.store.sandboxes.values()].filter((record) => record.state !== "stopped").map((record) => record.id);
+  const ids = "all" in target
+    ? [...context.store.sandboxes.values()].filter((record) => record.state !== "stopped").map((record) => record.id)
+    : [...new Set(target.ids)];
+  for (const id of ids) validateId(id, "pod sandbox");
+  const records = ids.map((id) => context.store.sandboxes.get(id)).filter((r): r is SandboxRecord => r !== undefined && r.state !== "stopped");
+  log.info("Stopping pod sandboxes", { count: records.length, deadlineAt });
+  const stops = startStops(context, records, deadlineAt, options);
+  const startedAt = performance.now();
   return Promise.all(ids.map(async (id): Promise<StopAllResult> => {
-    const startedAt = performance.now();
-    try {
-      const outcome = await stopPodSandbox(context, id, { deadlineAt });
-      return { podSandboxId: id, ok: true, durationMs: outcome.durationMs, phases: outcome.phases };
-    } catch (error) {
-      return { podSandboxId: id, ok: false, error: toErrorData(error), durationMs: performance.now() - startedAt, phases: {} };
+    const stop = stops.get(id);
+    let result: StopAllResult;
+    if (stop === undefined) {
+      const known = context.store.sandboxes.has(id);
+      result = { podSandboxId: id, ok: true, durationMs: 0, phases: {}, warnings: known ? [] : [`pod sandbox ${id} not found: probably stopped already`] };
+    } else {
+      try {
+        const outcome = await stop;
+        result = { podSandboxId: id, ok: true, durationMs: outcome.durationMs, phases: outcome.phases, warnings: outcome.warnings };
+      } catch (error) {
+        result = { podSandboxId: id, ok: false, error: toErrorData(error), durationMs: performance.now() - startedAt, phases: {} };
+      }
     }
+    options.onDone?.(result);
+    return result;
   }));
 }

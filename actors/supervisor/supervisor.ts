@@ -17,14 +17,15 @@ import { createContainer } from "./container-create.ts";
 import { removeContainer } from "./container-remove.ts";
 import { startContainer } from "./container-start.ts";
 import { stopContainer } from "./container-stop.ts";
-import type { StopOptions, StopOutcome, SupervisorContext } from "./context.ts";
+import type { StopOptions, StopOutcome, StopStrategy, SupervisorContext } from "./context.ts";
+import { createHostWork } from "./host-work.ts";
 import { runtimeService as makeRuntimeService } from "./runtime-service.ts";
 import { removePodSandbox } from "./sandbox-remove.ts";
 import { runPodSandbox } from "./sandbox-run.ts";
 import { stopPodSandbox } from "./sandbox-stop.ts";
 import { containerStatus, listContainers, listPodSandbox, podSandboxStatus } from "./status.ts";
 import type { ContainerStatus, PodSandboxStatus } from "./status.ts";
-import { stopAllPodSandboxes } from "./stop-all.ts";
+import { stopPodSandboxes } from "./stop-all.ts";
 import type { StopAllResult } from "./stop-all.ts";
 import { StopDeadlines } from "./stop-deadlines.ts";
 
@@ -50,6 +51,8 @@ export interface SupervisorOptions {
   /** Time a container gets, after its kill, to be reported stopped; default 5 s. */
   killGraceMs?: number;
   heartbeatTimeoutMs?: number;
+  /** `parallel` (default), or `sequential`: the reference's way, as the benchmark's baseline. */
+  stopStrategy?: StopStrategy;
 }
 
 /**
@@ -84,6 +87,8 @@ export class Supervisor {
       stopsInFlight: new Map(),
       killGraceMs: options.killGraceMs ?? 5_000,
       metrics: new Metrics(),
+      hostWork: createHostWork(root),
+      stopStrategy: options.stopStrategy ?? "parallel",
     };
     system.serve(runtimeService, makeRuntimeService(context.backend, system, context.deadlines));
     system.serve(stateService, (message) => store.saveContainer((message as StateRequest).record));
@@ -147,8 +152,13 @@ export class Supervisor {
     return listContainers(this.#context, filter);
   }
 
+  /** Stops many sandboxes (or all) under one absolute deadline; reports each one's outcome. */
+  stopPodSandboxes(target: { ids: string[] } | { all: true }, options?: StopOptions & { onDone?: (result: StopAllResult) => void }): Promise<StopAllResult[]> {
+    return this.#time("stop_pod_sandboxes", () => stopPodSandboxes(this.#context, target, options));
+  }
+
   stopAllPodSandboxes(options?: StopOptions): Promise<StopAllResult[]> {
-    return this.#time("stop_all_pod_sandboxes", () => stopAllPodSandboxes(this.#context, options));
+    return this.stopPodSandboxes({ all: true }, options);
   }
 
   /** The Prometheus text exposition of this supervisor's metrics. */

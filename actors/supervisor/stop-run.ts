@@ -1,0 +1,110 @@
+import { getLogger } from "../../src/log/logger.ts";
+import type { SandboxRecord, StopPhase } from "../../src/state/records.ts";
+import { stopContainers } from "./containers-stop.ts";
+import type { ContainersStopped } from "./containers-stop.ts";
+import type { StopOptions, StopOutcome, SupervisorContext } from "./context.ts";
+import { cleanupSandboxHost } from "./sandbox-cleanup.ts";
+import { StopIncompleteError } from "./stop-incomplete-error.ts";
+
+const log = getLogger("supervisor:stop");
+
+/** The share of a stop's budget kept for the infra containers, which stop last: at most 1 s. */
+const infraReserveMs = 1_000;
+const infraReserveShare = 0.25;
+
+/**
+ * Starts the stop of every sandbox given, under one absolute deadline, and returns each one's
+ * promise. A sandbox whose stop is already running is joined (its deadline may only get earlier).
+ * With the parallel strategy every container's stop signal goes out at once across all of them,
+ * every kill happens at the deadline, then each sandbox's host cleanup runs, sequential within the
+ * sandbox and overlapping across sandboxes.
+ */
+export function startStops(context: SupervisorContext, records: SandboxRecord[], deadlineAt: number, options: StopOptions = {}): Map<string, Promise<StopOutcome>> {
+  const stops = new Map<string, Promise<StopOutcome>>();
+  const fresh: SandboxRecord[] = [];
+  for (const record of records) {
+    context.deadlines.lower(record.id, deadlineAt);
+    const inFlight = context.stopsInFlight.get(record.id);
+    if (inFlight !== undefined) stops.set(record.id, inFlight);
+    else fresh.push(record);
+  }
+  if (fresh.length === 0) return stops;
+  const run = context.stopStrategy === "sequential" ? runSequential(context, fresh, deadlineAt, options) : runParallel(context, fresh, options);
+  for (const record of fresh) {
+    const stop = run.get(record.id) as Promise<StopOutcome>;
+    const tracked = stop.finally(() => {
+      context.stopsInFlight.delete(record.id);
+      context.deadlines.clear(record.id);
+    });
+    tracked.catch(() => {}); // the caller handles it; this copy only cleans up
+    context.stopsInFlight.set(record.id, tracked);
+    stops.set(record.id, tracked);
+  }
+  return stops;
+}
+
+function runParallel(context: SupervisorContext, records: SandboxRecord[], options: StopOptions): Map<string, Promise<StopOutcome>> {
+  const startedAt = performance.now();
+  const deadlineOf = (id: string) => context.deadlines.get(id) ?? Date.now();
+  const budget = Math.max(0, Math.min(...records.map((r) => deadlineOf(r.id))) - Date.now());
+  const reserve = Math.min(infraReserveMs, budget * infraReserveShare);
+  const containersStopped = (async () => {
+    await Promise.all(records.map((record) => journal(context, record, "requested", options)));
+    const containers = records.flatMap((record) => context.store.containersOf(record.id));
+    const application = await stopContainers(context, containers.filter((c) => !c.infra), Math.min(...records.map((r) => deadlineOf(r.id))) - reserve);
+    const healthy = containers.filter((c) => c.infra && !application.errors.has(c.sandboxId));
+    const infra = await stopContainers(context, healthy, Math.min(...records.map((r) => deadlineOf(r.id))));
+    return { application, infra, durationMs: performance.now() - startedAt };
+  })();
+  return new Map(records.map((record) => [record.id, (async () => {
+    const { application, infra, durationMs } = await containersStopped;
+    return finishSandbox(context, record, [application, infra], durationMs, startedAt, options);
+  })()]));
+}
+
+/** The reference's way, for the benchmark's baseline: one sandbox, then one container, at a time, each with the full timeout. */
+function runSequential(context: SupervisorContext, records: SandboxRecord[], deadlineAt: number, options: StopOptions): Map<string, Promise<StopOutcome>> {
+  const timeoutMs = Math.max(0, deadlineAt - Date.now());
+  const stops = new Map<string, Promise<StopOutcome>>();
+  let previous: Promise<unknown> = Promise.resolve();
+  for (const record of records) {
+    const stop = previous.catch(() => {}).then(async () => {
+      const startedAt = performance.now();
+      await journal(context, record, "requested", options);
+      const containers = context.store.containersOf(record.id);
+      const results: ContainersStopped[] = [];
+      for (const container of [...containers.filter((c) => !c.infra), ...containers.filter((c) => c.infra)]) {
+        results.push(await stopContainers(context, [container], Date.now() + timeoutMs));
+      }
+      return finishSandbox(context, record, results, performance.now() - startedAt, startedAt, options);
+    });
+    stops.set(record.id, stop);
+    previous = stop;
+  }
+  return stops;
+}
+
+async function finishSandbox(context: SupervisorContext, record: SandboxRecord, results: ContainersStopped[], containersMs: number, startedAt: number, options: StopOptions): Promise<StopOutcome> {
+  const errors = results.flatMap((result) => result.errors.get(record.id) ?? []);
+  if (errors.length > 0) throw new StopIncompleteError(record.id, errors);
+  await journal(context, record, "containers-stopped", options);
+  const cleanup = await cleanupSandboxHost(context, record, (phase) => journal(context, record, phase, options));
+  record.state = "stopped";
+  record.stoppedAt = Date.now();
+  await journal(context, record, "stopped", options);
+  const durationMs = performance.now() - startedAt;
+  const phases = { "containers-stop": containersMs, ...cleanup.phases, total: durationMs };
+  context.metrics.observePhases(phases);
+  const warnings = [...results.flatMap((result) => result.warnings.get(record.id) ?? []), ...cleanup.warnings];
+  log.info("Stopped pod sandbox", { sandboxId: record.id, durationMs: Math.round(durationMs), warnings: warnings.length });
+  return { podSandboxId: record.id, durationMs, phases, warnings };
+}
+
+/** Journals the phase a stop has reached, with its absolute deadline, before going on. */
+async function journal(context: SupervisorContext, record: SandboxRecord, phase: StopPhase, options: StopOptions): Promise<void> {
+  record.stop = { phase, deadlineAt: context.deadlines.get(record.id) ?? Date.now(), requestedAt: record.stop?.requestedAt ?? Date.now() };
+  if (phase === "requested") record.stop.requestedAt = Date.now();
+  await context.store.saveSandbox(record);
+  options.onProgress?.({ podSandboxId: record.id, phase });
+}
+

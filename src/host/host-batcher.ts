@@ -1,0 +1,84 @@
+/**
+ * Gathers single requests for one kind of host work into batches, so that one process (one
+ * `umount` for many paths, one `ip -batch` for many namespaces) does the work of many: at 1,000
+ * sandboxes, forking once per item costs ~10x the work itself. A request waits at most for the
+ * batch in progress; at most `concurrency` batches run at once, so each kind of host work has its
+ * own limit and never holds up another kind.
+ *
+ * @example
+ * const netns = new HostBatcher((names) => removeEach(names), { concurrency: 1 });
+ * await Promise.all(ids.map((id) => netns.run(`pv-x-${id}`)));
+ */
+export class HostBatcher<T, R> {
+  #work: (items: T[]) => Promise<Map<T, R | Error>>;
+  #concurrency: number;
+  #maxBatch: number;
+  #queue: { item: T; resolve(value: R): void; reject(error: Error): void }[] = [];
+  #running = 0;
+  #scheduled = false;
+
+  constructor(work: (items: T[]) => Promise<Map<T, R | Error>>, options: { concurrency?: number; maxBatch?: number } = {}) {
+    this.#work = work;
+    this.#concurrency = options.concurrency ?? 1;
+    this.#maxBatch = options.maxBatch ?? 2_000;
+  }
+
+  /** Queues one item; resolves with its own outcome, or rejects with its own error. */
+  run(item: T): Promise<R> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#running >= this.#concurrency || this.#queue.length === 0) return;
+    this.#scheduled = true;
+    // Let the requests of this turn of the event loop join the batch.
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#runBatch();
+    });
+  }
+
+  async #runBatch(): Promise<void> {
+    if (this.#running >= this.#concurrency || this.#queue.length === 0) return;
+    const batch = this.#queue.splice(0, this.#maxBatch);
+    this.#running++;
+    try {
+      const outcomes = await this.#work(batch.map((entry) => entry.item));
+      for (const entry of batch) {
+        const outcome = outcomes.get(entry.item);
+        if (outcome instanceof Error) entry.reject(outcome);
+        else entry.resolve(outcome as R);
+      }
+    } catch (error) {
+      for (const entry of batch) entry.reject(error as Error);
+    } finally {
+      this.#running--;
+      this.#schedule();
+    }
+  }
+}
+
+/** Runs at most `concurrency` tasks at once; the rest wait their turn, in order. */
+export class Limiter {
+  #concurrency: number;
+  #running = 0;
+  #waiting: (() => void)[] = [];
+
+  constructor(concurrency: number) {
+    this.#concurrency = concurrency;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.#concurrency) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#running++;
+    try {
+      return await task();
+    } finally {
+      this.#running--;
+      this.#waiting.shift()?.();
+    }
+  }
+}
