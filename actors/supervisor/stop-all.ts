@@ -26,7 +26,7 @@ export interface StopAllResult {
 export async function stopPodSandboxes(
   context: SupervisorContext,
   target: { ids: string[] } | { all: true },
-  options: StopOptions & { onDone?: (result: StopAllResult) => void } = {},
+  options: StopOptions & { onStart?: (total: number) => void; onDone?: (result: StopAllResult) => void } = {},
 ): Promise<StopAllResult[]> {
   const deadlineAt = resolveDeadline(options);
   const ids = "all" in target
@@ -35,6 +35,7 @@ export async function stopPodSandboxes(
   for (const id of ids) validateId(id, "pod sandbox");
   const records = ids.map((id) => context.store.sandboxes.get(id)).filter((r): r is SandboxRecord => r !== undefined && r.state !== "stopped");
   log.info("Stopping pod sandboxes", { count: records.length, deadlineAt });
+  options.onStart?.(ids.length);
   const stops = startStops(context, records, deadlineAt, options);
   const startedAt = performance.now();
   return Promise.all(ids.map(async (id): Promise<StopAllResult> => {

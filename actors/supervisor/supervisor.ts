@@ -153,7 +153,7 @@ export class Supervisor {
   }
 
   /** Stops many sandboxes (or all) under one absolute deadline; reports each one's outcome. */
-  stopPodSandboxes(target: { ids: string[] } | { all: true }, options?: StopOptions & { onDone?: (result: StopAllResult) => void }): Promise<StopAllResult[]> {
+  stopPodSandboxes(target: { ids: string[] } | { all: true }, options?: StopOptions & { onStart?: (total: number) => void; onDone?: (result: StopAllResult) => void }): Promise<StopAllResult[]> {
     return this.#time("stop_pod_sandboxes", () => stopPodSandboxes(this.#context, target, options));
   }
 

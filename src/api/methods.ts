@@ -11,6 +11,7 @@ import { removePodSandbox } from "./sandbox-remove.ts";
 import { runPodSandbox } from "./sandbox-run.ts";
 import { podSandboxStatus } from "./sandbox-status.ts";
 import { stopPodSandbox } from "./sandbox-stop.ts";
+import { stopPodSandboxes } from "./sandboxes-stop.ts";
 import { version } from "./version.ts";
 
 /** Every method of the API, named after the Kubernetes CRI. docs/API.md describes each. */
@@ -18,6 +19,7 @@ export const apiMethods: ApiMethod[] = [
   version,
   runPodSandbox,
   stopPodSandbox,
+  stopPodSandboxes,
   removePodSandbox,
   podSandboxStatus,
   listPodSandbox,

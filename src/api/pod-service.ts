@@ -20,5 +20,18 @@ export interface PodService {
   removeContainer(id: string): Promise<void>;
   containerStatus(id: string): object;
   listContainers(filter?: { podSandboxId?: string; state?: "created" | "running" | "exited" }): object[];
+  stopPodSandboxes(
+    target: { ids: string[] } | { all: true },
+    options?: StopRequestOptions & { onStart?: (total: number) => void; onDone?: (result: SandboxStopResult) => void },
+  ): Promise<SandboxStopResult[]>;
   metricsText(): Promise<string>;
+}
+
+/** One sandbox's outcome in a batch stop. */
+export interface SandboxStopResult {
+  podSandboxId: string;
+  ok: boolean;
+  error?: { code: string; message: string; details?: unknown };
+  durationMs: number;
+  phases: Record<string, number>;
 }

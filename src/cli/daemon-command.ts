@@ -18,6 +18,7 @@ interface DaemonFlags {
   metricsAddress?: string;
   maxConnections: string;
   clientIdleTimeout: string;
+  stopStrategy: string;
 }
 
 /** The state root: `/var/lib/podvisor` as root, the XDG data directory otherwise. */
@@ -39,12 +40,16 @@ export function addDaemonCommand(program: Command): void {
     .option("--log-level <level>", `one of ${logLevels.join(", ")}`, process.env.PODVISOR_LOG_LEVEL ?? "info")
     .option("--log-format <format>", "json or pretty (default: pretty on a terminal, json otherwise)")
     .option("--metrics-address <host:port>", "also serve Prometheus metrics over HTTP, e.g. 127.0.0.1:9090")
+    .option("--stop-strategy <strategy>", "parallel, or sequential (the reference's way: one sandbox, one container at a time; a baseline for benchmarks)", "parallel")
     .option("--max-connections <n>", "API connections served at once", "512")
     .option("--client-idle-timeout <seconds>", "close an API connection that sends nothing for this long", "60")
     .action(async (flags: DaemonFlags) => {
       configureLogging({ level: flags.logLevel, format: flags.logFormat });
       const workers = flags.workers === undefined ? undefined : wholeNumber(flags.workers, "--workers");
       const stopTimeoutMs = wholeNumber(flags.stopTimeout, "--stop-timeout") * 1_000;
+      if (flags.stopStrategy !== "parallel" && flags.stopStrategy !== "sequential") {
+        throw new RangeError(`Cannot start the daemon: --stop-strategy must be parallel or sequential, got "${flags.stopStrategy}"`);
+      }
       const socketGroupId = flags.socketGroup === undefined ? undefined : await groupId(flags.socketGroup);
       // The daemon composes the supervisor (in actors/), so it is loaded by URL, not imported by src/.
       const { startDaemon } = await import(new URL("../../daemon/daemon.ts", import.meta.url).href) as typeof import("../../daemon/daemon.ts");
@@ -58,6 +63,7 @@ export function addDaemonCommand(program: Command): void {
         metricsAddress: flags.metricsAddress,
         maxConnections: wholeNumber(flags.maxConnections, "--max-connections"),
         idleTimeoutMs: Number(flags.clientIdleTimeout) * 1_000,
+        stopStrategy: flags.stopStrategy,
       });
       await daemon.closed;
       process.exit(0);

@@ -33,7 +33,7 @@ export async function runSandboxBatch(
   work: (id: string, onPhase: (phase: string) => void) => Promise<void>,
   options: SandboxBatchOptions,
 ): Promise<SandboxOutcome[]> {
-  const bar = ids.length > 1 && options.output === "table" && process.stderr.isTTY ? startBar(ids.length, options.verb) : undefined;
+  const bar = progressBar(ids.length, options);
   try {
     return await Promise.all(ids.map(async (id) => {
       const startedAt = performance.now();
@@ -70,6 +70,11 @@ export function reportSandboxBatch(outcomes: SandboxOutcome[], options: SandboxB
   const line = describeFailure(`${options.verb} pod sandbox ${first.podSandboxId}`, asError(first.error));
   const more = failed.length > 1 ? `; ${failed.length - 1} more of ${outcomes.length} pod sandboxes failed too (see the summary)` : "";
   throw new CliError(line + more);
+}
+
+/** A progress bar on stderr, only on a terminal, for table output, for more than one sandbox. */
+export function progressBar(total: number, options: SandboxBatchOptions): SingleBar | undefined {
+  return total > 1 && options.output === "table" && process.stderr.isTTY ? startBar(total, options.verb) : undefined;
 }
 
 function startBar(total: number, verb: SandboxBatchOptions["verb"]): SingleBar {

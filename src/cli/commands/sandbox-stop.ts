@@ -2,7 +2,10 @@ import type { Command } from "commander";
 import type { ApiClient } from "../client.ts";
 import { clientCommand, parseSeconds, withClient } from "../client-command.ts";
 import { selectSandboxes, validateIdsOrAll } from "../resolve-id.ts";
-import { reportSandboxBatch, runSandboxBatch } from "../sandbox-batch.ts";
+import { shortId } from "../output.ts";
+import type { OutputFormat } from "../output.ts";
+import { progressBar, reportSandboxBatch, runSandboxBatch } from "../sandbox-batch.ts";
+import type { SandboxOutcome } from "../sandbox-batch.ts";
 
 interface StoppFlags {
   timeout?: number;
@@ -23,11 +26,30 @@ export function addSandboxStopCommand(program: Command): void {
       await withClient(command, async ({ client, output }) => {
         const selected = await selectSandboxes(client, prefixes, flags.all === true);
         const ids = selected.filter((sandbox) => !flags.all || sandbox.state === "ready").map((sandbox) => sandbox.id);
-        const stop = (id: string, onPhase: (phase: string) => void) => stopPodSandbox(client, id, { timeoutMs: flags.timeout, onPhase });
-        const outcomes = await runSandboxBatch(ids, stop, { output, verb: "stop" });
+        const outcomes = ids.length === 1
+          ? await runSandboxBatch(ids, (id, onPhase) => stopPodSandbox(client, id, { timeoutMs: flags.timeout, onPhase }), { output, verb: "stop" })
+          : await stopPodSandboxes(client, ids, { timeoutMs: flags.timeout, output });
         reportSandboxBatch(outcomes, { output, verb: "stop" });
       });
     });
+}
+
+/**
+ * StopPodSandboxes: many sandboxes under one deadline, in one request; the bar advances with each
+ * `progress` notification.
+ */
+async function stopPodSandboxes(client: ApiClient, ids: string[], options: { timeoutMs?: number; output: OutputFormat }): Promise<SandboxOutcome[]> {
+  const bar = progressBar(ids.length, { output: options.output, verb: "stop" });
+  try {
+    const { results } = await client.call<{ results: SandboxOutcome[] }>("StopPodSandboxes", { podSandboxIds: ids, timeoutMs: options.timeoutMs }, {
+      onNotification: ({ method, params }) => {
+        if (method === "progress" && typeof params.done === "number") bar?.update(params.done, { phase: `${shortId(String(params.podSandboxId))} ${params.ok ? "stopped" : "failed"}` });
+      },
+    });
+    return results.map((result) => ({ ...result, durationMs: Math.round(result.durationMs) }));
+  } finally {
+    bar?.stop();
+  }
 }
 
 /** StopPodSandbox, passing each `progress` notification's phase to `onPhase`. */
