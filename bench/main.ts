@@ -3,12 +3,12 @@
  *
  *   actors   the actor runtime: ask round trips, tell throughput, broadcast-and-gather,
  *            under Node and under Deno, printed as one table.
- *
- * The teardown benchmark (many sandboxes, against a sequential baseline and the raw floor)
- * comes with the batch-stop issue; it does not exist yet.
+ *   teardown N sandboxes × M containers stopped all at once by a podvisor daemon, against the
+ *            reference's sequential way and the raw floor of the same host work.
  */
 import { Command } from "commander";
 import { runActorRuntimeBench } from "./actor-runtime/run.ts";
+import { runTeardownBench } from "./teardown/run.ts";
 
 const program = new Command("bench").description("podvisor benchmarks").showHelpAfterError();
 program
@@ -17,4 +17,16 @@ program
   .option("--runtime <runtime>", "node, deno or both", "both")
   .option("--json <file>", "also write the results to this JSON file")
   .action(runActorRuntimeBench);
+program
+  .command("teardown")
+  .description("stop-all latency: podvisor (parallel / sequential) against the raw floor, in one run")
+  .option("--sandboxes <n>", "sandboxes", "100")
+  .option("--containers <m>", "containers per sandbox (plus its infra)", "3")
+  .option("--workload <w>", "graceful, ignore-term, slow-exit, forking or lagging", "graceful")
+  .option("--timeout <seconds>", "stop timeout", "10")
+  .option("--runtime <runtime>", "the daemon's runtime: node or deno", "node")
+  .option("--strategy <strategy>", "parallel, sequential or both", "parallel")
+  .option("--no-floor", "skip the raw floor")
+  .option("--out <dir>", "where the JSON and SVG go", "bench/results")
+  .action(runTeardownBench);
 await program.parseAsync(process.argv);

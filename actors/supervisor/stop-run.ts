@@ -49,17 +49,21 @@ function runParallel(context: SupervisorContext, records: SandboxRecord[], optio
   const budget = Math.max(0, Math.min(...records.map((r) => deadlineOf(r.id))) - Date.now());
   const reserve = Math.min(infraReserveMs, budget * infraReserveShare);
   const containersStopped = (async () => {
-    await Promise.all(records.map((record) => journal(context, record, "requested", options)));
+    const intentDone = await context.store.journalStopIntent(records.map((r) => r.id), Math.min(...records.map((r) => deadlineOf(r.id))));
+    await Promise.all(records.map((record) => journal(context, record, "requested", options, { durable: false })));
     const containers = records.flatMap((record) => context.store.containersOf(record.id));
     const application = await stopContainers(context, containers.filter((c) => !c.infra), Math.min(...records.map((r) => deadlineOf(r.id))) - reserve);
     const healthy = containers.filter((c) => c.infra && !application.errors.has(c.sandboxId));
     const infra = await stopContainers(context, healthy, Math.min(...records.map((r) => deadlineOf(r.id))));
-    return { application, infra, durationMs: performance.now() - startedAt };
+    return { application, infra, durationMs: performance.now() - startedAt, intentDone };
   })();
-  return new Map(records.map((record) => [record.id, (async () => {
+  const stops = new Map(records.map((record) => [record.id, (async () => {
     const { application, infra, durationMs } = await containersStopped;
     return finishSandbox(context, record, [application, infra], durationMs, startedAt, options);
   })()]));
+  // The batch's intent stays journaled until every sandbox of it is done (stopped or failed).
+  void Promise.allSettled(stops.values()).then(() => containersStopped.then(({ intentDone }) => intentDone(), () => {}));
+  return stops;
 }
 
 /** The reference's way, for the benchmark's baseline: one sandbox, then one container, at a time, each with the full timeout. */
@@ -88,7 +92,8 @@ async function finishSandbox(context: SupervisorContext, record: SandboxRecord, 
   const errors = results.flatMap((result) => result.errors.get(record.id) ?? []);
   if (errors.length > 0) throw new StopIncompleteError(record.id, errors);
   await journal(context, record, "containers-stopped", options);
-  const cleanup = await cleanupSandboxHost(context, record, (phase) => journal(context, record, phase, options));
+  // The host steps are idempotent: a crash that loses their journal entries only redoes them.
+  const cleanup = await cleanupSandboxHost(context, record, (phase) => journal(context, record, phase, options, { durable: false }));
   record.state = "stopped";
   record.stoppedAt = Date.now();
   await journal(context, record, "stopped", options);
@@ -101,10 +106,10 @@ async function finishSandbox(context: SupervisorContext, record: SandboxRecord, 
 }
 
 /** Journals the phase a stop has reached, with its absolute deadline, before going on. */
-async function journal(context: SupervisorContext, record: SandboxRecord, phase: StopPhase, options: StopOptions): Promise<void> {
+async function journal(context: SupervisorContext, record: SandboxRecord, phase: StopPhase, options: StopOptions, write: { durable?: boolean } = {}): Promise<void> {
   record.stop = { phase, deadlineAt: context.deadlines.get(record.id) ?? Date.now(), requestedAt: record.stop?.requestedAt ?? Date.now() };
   if (phase === "requested") record.stop.requestedAt = Date.now();
-  await context.store.saveSandbox(record);
+  await context.store.saveSandbox(record, write);
   options.onProgress?.({ podSandboxId: record.id, phase });
 }
 

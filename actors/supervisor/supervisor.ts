@@ -92,6 +92,7 @@ export class Supervisor {
     };
     system.serve(runtimeService, makeRuntimeService(context.backend, system, context.deadlines));
     system.serve(stateService, (message) => store.saveContainer((message as StateRequest).record));
+    context.metrics.watchActors(() => system.stats().actorsPerWorker);
     const supervisor = new Supervisor(context);
     system.onActorsLost((lost) => void supervisor.#rebuild(lost));
     for (const sandbox of store.sandboxes.values()) await supervisor.#spawnActors(sandbox.id);

@@ -3,6 +3,9 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { configureLogging, logLevels } from "../log/logger.ts";
+import { LaggingBackend } from "../runtime/lagging-backend.ts";
+import { ProcessBackend } from "../runtime/process-backend.ts";
+import type { RuntimeBackend } from "../runtime/runtime-backend.ts";
 import type { LogFormat, LogLevel } from "../log/logger.ts";
 import { defaultSocketPath } from "./socket-path.ts";
 
@@ -19,6 +22,8 @@ interface DaemonFlags {
   maxConnections: string;
   clientIdleTimeout: string;
   stopStrategy: string;
+  backend: string;
+  backendLagMs: string;
 }
 
 /** The state root: `/var/lib/podvisor` as root, the XDG data directory otherwise. */
@@ -41,6 +46,8 @@ export function addDaemonCommand(program: Command): void {
     .option("--log-format <format>", "json or pretty (default: pretty on a terminal, json otherwise)")
     .option("--metrics-address <host:port>", "also serve Prometheus metrics over HTTP, e.g. 127.0.0.1:9090")
     .option("--stop-strategy <strategy>", "parallel, or sequential (the reference's way: one sandbox, one container at a time; a baseline for benchmarks)", "parallel")
+    .option("--backend <name>", "container runtime: process, or lagging (reports stops late, like a VM runtime; a deliberate fake for tests and benchmarks)", "process")
+    .option("--backend-lag-ms <ms>", "with --backend lagging: how late it reports a container stopped", "300")
     .option("--max-connections <n>", "API connections served at once", "512")
     .option("--client-idle-timeout <seconds>", "close an API connection that sends nothing for this long", "60")
     .action(async (flags: DaemonFlags) => {
@@ -64,10 +71,17 @@ export function addDaemonCommand(program: Command): void {
         maxConnections: wholeNumber(flags.maxConnections, "--max-connections"),
         idleTimeoutMs: Number(flags.clientIdleTimeout) * 1_000,
         stopStrategy: flags.stopStrategy,
+        backend: runtimeBackend(flags.backend, wholeNumber(flags.backendLagMs, "--backend-lag-ms")),
       });
       await daemon.closed;
       process.exit(0);
     });
+}
+
+function runtimeBackend(name: string, lagMs: number): RuntimeBackend {
+  if (name === "process") return new ProcessBackend();
+  if (name === "lagging") return new LaggingBackend(new ProcessBackend(), { lagMs });
+  throw new RangeError(`Cannot start the daemon: --backend must be process or lagging, got "${name}"`);
 }
 
 function wholeNumber(value: string, flag: string): number {

@@ -3,6 +3,7 @@
  * its socket API, shaped like crictl (docs/CLI.md). Any failure is one line on stderr,
  * `podvisor: …`, and exit status 1.
  */
+import "../platform/threadpool.ts"; // first: sizes the thread pool before it starts
 import { Command } from "commander";
 import { describeError } from "./cli-error.ts";
 import { addContainerCreateCommand } from "./commands/container-create.ts";

@@ -34,6 +34,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Reports the actors hosted by each worker thread, read when metrics are scraped. */
+  watchActors(actorsPerWorker: () => number[]): void {
+    new client.Gauge({
+      name: "podvisor_actors",
+      help: "Actors hosted by each worker thread",
+      labelNames: ["worker"] as const,
+      registers: [this.registry],
+      collect() {
+        actorsPerWorker().forEach((count, worker) => this.set({ worker: String(worker) }, count));
+      },
+    });
+  }
+
   /**
    * Runs `operation`, recording its latency, and its error code if it throws.
    *

@@ -4,12 +4,15 @@ import { nanoid } from "nanoid";
 
 /**
  * Writes `value` as JSON so that a reader (or a crash) sees either the old file or the new one,
- * never half of one: a temporary file beside it, fsync, rename over, fsync the directory.
+ * never half of one: a temporary file beside it, fsync, rename over, fsync the directory. With
+ * `durable: false` the fsyncs are skipped: still never half-written, but a power loss may bring
+ * back the old file — for what can be redone (an idempotent step's journal entry).
  *
  * @example
  * await writeJsonAtomic("/var/lib/podvisor/sandboxes/abc/sandbox.json", record);
  */
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+export async function writeJsonAtomic(path: string, value: unknown, options: { durable?: boolean } = {}): Promise<void> {
+  const durable = options.durable ?? true;
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const temporary = join(dir, `.${basename(path)}.${nanoid(8)}.tmp`);
@@ -17,7 +20,7 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
     const file = await open(temporary, "w", 0o600);
     try {
       await file.writeFile(`${JSON.stringify(value, null, 2)}\n`);
-      await file.sync();
+      if (durable) await file.sync();
     } finally {
       await file.close();
     }
@@ -26,6 +29,7 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
     await rm(temporary, { force: true });
     throw error;
   }
+  if (!durable) return;
   const directory = await open(dir, "r");
   try {
     await directory.sync();

@@ -1,0 +1,130 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { ApiClient } from "../../src/cli/client.ts";
+import { percentile } from "../stats.ts";
+import { probeProcess } from "./daemon-probe.ts";
+import { workloads } from "./workloads.ts";
+import type { Workload } from "./workloads.ts";
+
+const cli = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+
+export interface TeardownOptions {
+  sandboxes: number;
+  containers: number;
+  workload: Workload;
+  timeoutMs: number;
+  runtime: "node" | "deno";
+  strategy: "parallel" | "sequential";
+}
+
+export interface PodvisorResult {
+  strategy: string;
+  runtime: string;
+  setupMs: number;
+  stopWallMs: number;
+  failed: number;
+  latencyMs: number[];
+  phasesP50Ms: Record<string, number>;
+  statusMs: { p50: number; p99: number; samples: number };
+  daemon: { rssBeforeStopBytes: number; peakRssBytes: number; cpuMs: number; actorsPerWorker: number[] };
+}
+
+/**
+ * Starts a daemon on a fresh root, runs the sandboxes through the API, then stops them all with
+ * one StopPodSandboxes while another connection asks status and list; removes everything after.
+ */
+export async function measurePodvisor(options: TeardownOptions): Promise<PodvisorResult> {
+  const root = await mkdtemp(join(tmpdir(), "pvbench-"));
+  const socket = join(root, "api.sock");
+  const args = [cli, "daemon", "--root", root, "--socket", socket, "--log-level", "error", "--stop-strategy", options.strategy];
+  if (options.workload === "lagging") args.push("--backend", "lagging", "--backend-lag-ms", "300");
+  const [file, argv] = options.runtime === "node" ? ["node", args] : ["deno", ["run", "-A", ...args]];
+  const daemon = execa(file, argv as string[], { preferLocal: true, reject: false, stdio: ["ignore", "ignore", "inherit"] });
+  try {
+    await waitForSocket(socket);
+    const client = await ApiClient.connect(socket);
+    const setupStartedAt = performance.now();
+    await runSandboxes(client, options);
+    const setupMs = performance.now() - setupStartedAt;
+    const before = await probeProcess(daemon.pid as number);
+    const metrics = await client.call<{ text: string }>("Metrics");
+    const actorsPerWorker = [...metrics.text.matchAll(/^podvisor_actors\{worker="(\d+)"\} (\d+)/gm)].map((m) => Number(m[2]));
+
+    const poller = await ApiClient.connect(socket);
+    const statusMs: number[] = [];
+    let polling = true;
+    const someId = (await client.call<{ items: { id: string }[] }>("ListPodSandbox")).items[0].id;
+    const poll = (async () => {
+      while (polling) {
+        const askedAt = performance.now();
+        await poller.call("PodSandboxStatus", { podSandboxId: someId });
+        await poller.call("ListPodSandbox", { filter: { state: "ready" } });
+        statusMs.push((performance.now() - askedAt) / 2);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })();
+    const stopStartedAt = performance.now();
+    const { results } = await client.call<{ results: { ok: boolean; durationMs: number; phases: Record<string, number> }[] }>(
+      "StopPodSandboxes",
+      { all: true, timeoutMs: options.timeoutMs },
+    );
+    const stopWallMs = performance.now() - stopStartedAt;
+    polling = false;
+    await poll;
+    const after = await probeProcess(daemon.pid as number);
+    const phaseNames = [...new Set(results.flatMap((r) => Object.keys(r.phases)))];
+    const phasesP50Ms = Object.fromEntries(phaseNames.map((name) => [name, percentile(results.map((r) => r.phases[name] ?? 0), 50)]));
+    const { items } = await client.call<{ items: { id: string }[] }>("ListPodSandbox");
+    await Promise.all(items.map((item) => client.call("RemovePodSandbox", { podSandboxId: item.id })));
+    client.close();
+    poller.close();
+    return {
+      strategy: options.strategy,
+      runtime: options.runtime,
+      setupMs,
+      stopWallMs,
+      failed: results.filter((r) => !r.ok).length,
+      latencyMs: results.map((r) => r.durationMs),
+      phasesP50Ms,
+      statusMs: { p50: percentile(statusMs, 50), p99: percentile(statusMs, 99), samples: statusMs.length },
+      daemon: { rssBeforeStopBytes: before.rssBytes, peakRssBytes: after.peakRssBytes, cpuMs: after.cpuMs, actorsPerWorker },
+    };
+  } finally {
+    daemon.kill("SIGTERM");
+    await daemon;
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+async function runSandboxes(client: ApiClient, options: TeardownOptions): Promise<void> {
+  let next = 0;
+  const command = [...workloads[options.workload]];
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < options.sandboxes) {
+      next++;
+      const { podSandboxId } = await client.call<{ podSandboxId: string }>("RunPodSandbox", { config: { name: `bench-${next}` } });
+      for (let index = 0; index < options.containers; index++) {
+        const { containerId } = await client.call<{ containerId: string }>("CreateContainer", { podSandboxId, config: { name: `c${index}`, command } });
+        await client.call("StartContainer", { containerId });
+      }
+    }
+  }));
+}
+
+async function waitForSocket(socket: string): Promise<void> {
+  const deadlineAt = Date.now() + 60_000;
+  while (Date.now() < deadlineAt) {
+    const up = await new Promise<boolean>((resolve) => {
+      const probe = net.connect(socket);
+      probe.once("connect", () => (probe.destroy(), resolve(true)));
+      probe.once("error", () => resolve(false));
+    });
+    if (up) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`Cannot benchmark: the daemon did not serve ${socket} within 60 s`);
+}
