@@ -1,5 +1,6 @@
 import { CodedError } from "../../src/actor-system/index.ts";
 import type { BroadcastOutcome } from "../../src/actor-system/index.ts";
+import { timeoutSignal } from "../../src/actor-system/timeout-signal.ts";
 import { killCgroup } from "../../src/host/cgroup.ts";
 import { waitForCgroupEmpty } from "../../src/host/cgroup-wait.ts";
 import { getLogger } from "../../src/log/logger.ts";
@@ -63,7 +64,7 @@ function describeMiss(outcome: BroadcastOutcome): string {
 
 /** Kills every process of the container without its actor, waits for it, records why. */
 async function killFromMainThread(context: SupervisorContext, record: ContainerRecord, why: string): Promise<void> {
-  const signal = AbortSignal.timeout(context.killGraceMs);
+  const { signal, release } = timeoutSignal(context.killGraceMs);
   let state: ContainerState | undefined;
   try {
     await context.backend.killAll(record.id);
@@ -73,6 +74,8 @@ async function killFromMainThread(context: SupervisorContext, record: ContainerR
     // The runtime does not know it (an earlier daemon started it): its cgroup is in the record.
     await killCgroup(record.cgroupPath);
     await waitForCgroupEmpty(record.cgroupPath, { signal });
+  } finally {
+    release();
   }
   log.warn("Killed a container from the main thread", { containerId: record.id, sandboxId: record.sandboxId, why });
   const updated: ContainerRecord = {

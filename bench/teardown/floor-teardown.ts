@@ -8,6 +8,7 @@ import { waitForCgroupEmpty } from "../../src/host/cgroup-wait.ts";
 import { removeNetnsBatch } from "../../src/host/netns-remove.ts";
 import { unmountMany } from "../../src/host/unmount.ts";
 import type { FloorHost } from "./floor-setup.ts";
+import { unmountWithSyscalls } from "./floor-unmount.ts";
 
 /** How long the processes get to vanish after `cgroup.kill` (SIGKILL cannot be ignored). */
 const killGraceMs = 10_000;
@@ -28,7 +29,8 @@ export interface FloorTeardown {
  *   the same instant, so their deadlines are one), or `timeoutMs`;
  * - `kill` (only if needed): one write to the top cgroup's `cgroup.kill`, which kills every process
  *   in every cgroup below, then wait until empty;
- * - `unmount`: every shm and rootfs with one `umount` (unmountMany);
+ * - `unmount`: every shm and rootfs with one `umount` (unmountMany), or with `unmountWith:
+ *   "syscalls"` one umount2(2) call each from a single process (floor-unmount.ts says why);
  * - `netns-removal`: every namespace with one `ip -batch` (removeNetnsBatch);
  * - `cgroup-removal`: `rmdir` of every cgroup, deepest first, with synchronous calls (cheaper than
  *   a round trip through libuv's thread pool for each).
@@ -37,7 +39,11 @@ export interface FloorTeardown {
  * @example
  * const { teardownMs, phases } = await tearDownFloor(host, { timeoutMs: 2_000, root });
  */
-export async function tearDownFloor(host: FloorHost, options: { timeoutMs: number; root: string }): Promise<FloorTeardown> {
+export async function tearDownFloor(
+  host: FloorHost,
+  options: { timeoutMs: number; root: string; unmountWith?: "umount" | "syscalls" },
+): Promise<FloorTeardown> {
+  const syscalls = options.unmountWith === "syscalls";
   const phases: Record<string, number> = {};
   const timed = async <T>(name: string, step: () => Promise<T> | T): Promise<T> => {
     const startedAt = performance.now();
@@ -67,6 +73,11 @@ export async function tearDownFloor(host: FloorHost, options: { timeoutMs: numbe
     });
   }
   await timed("unmount", async () => {
+    if (syscalls) {
+      const { stillMounted, stderr } = await unmountWithSyscalls(host.mounts);
+      if (stillMounted.length > 0) throw new Error(`Cannot tear down the floor: ${stillMounted.length} mounts left: ${stderr.trim()}`);
+      return;
+    }
     const { refused, failed } = await unmountMany(host.mounts, { root: options.root });
     const problem = refused[0] ?? failed[0];
     if (problem !== undefined) throw new Error(`Cannot tear down the floor: ${refused.length + failed.length} mounts left`, { cause: problem.error });
@@ -81,7 +92,7 @@ export async function tearDownFloor(host: FloorHost, options: { timeoutMs: numbe
     for (const cgroup of host.sandboxCgroups) rmdirSync(`${mount}/${cgroup}`);
     rmdirSync(`${mount}/${host.top}`);
   });
-  return { teardownMs: performance.now() - startedAt, phases, processes: countProcesses(host) };
+  return { teardownMs: performance.now() - startedAt, phases, processes: countProcesses(host, syscalls) };
 }
 
 /** SIGTERM; a process already gone is fine. */
@@ -93,8 +104,9 @@ function signal(pid: number): void {
   }
 }
 
-/** The helper processes the teardown ran: one `umount` per argv-sized chunk, one `ip`. */
-function countProcesses(host: FloorHost): number {
+/** The helper processes the teardown ran: one `umount` per argv-sized chunk (or one `perl`), one `ip`. */
+function countProcesses(host: FloorHost, syscalls: boolean): number {
+  if (syscalls) return (host.mounts.length > 0 ? 1 : 0) + (host.netnsNames.length > 0 ? 1 : 0);
   const bytes = host.mounts.reduce((sum, path) => sum + path.length + 1, 0);
   const umounts = host.mounts.length === 0 ? 0 : Math.ceil(bytes / umountArgvBudgetBytes);
   return umounts + (host.netnsNames.length > 0 ? 1 : 0);

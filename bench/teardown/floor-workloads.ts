@@ -1,9 +1,11 @@
 /**
- * The workloads of the teardown benchmark: what each container runs, and how to tell that it has
- * started (so a stop signal never arrives before a shell has set its trap).
+ * The workloads of the raw floor: the benchmark's own (./workloads.ts, less `lagging`, which is a
+ * podvisor backend's behaviour), and how to tell that each has started — so a stop signal never
+ * arrives before a shell has set its trap.
  */
+import { workloads as benchWorkloads } from "./workloads.ts";
 
-/** How a container's process reacts to the stop signal. */
+/** How a container's process meets the stop signal. */
 export type Workload = "graceful" | "ignore-term" | "slow-exit" | "forking";
 
 /** Every workload name, for validating input. */
@@ -16,30 +18,23 @@ export interface WorkloadCommand {
   minProcesses: number;
 }
 
-/** The infra (pause) container: a sleep that dies on SIGTERM. */
-export const infraCommand: WorkloadCommand = { argv: ["sleep", "100000"], comm: "sleep", minProcesses: 1 };
+/** The infra (pause) container, as podvisor runs it (`infraCommand` in actors/supervisor/sandbox-run.ts). */
+export const infraCommand: WorkloadCommand = { argv: ["sleep", "infinity"], comm: "sleep", minProcesses: 1 };
 
 /**
- * The command each application container runs, per workload:
- * - graceful: `sleep`, which dies on SIGTERM;
- * - ignore-term: a shell that ignores SIGTERM (only the deadline's kill ends it);
- * - slow-exit: a shell that on SIGTERM sleeps 0–400 ms (by its pid) then exits. dash runs the trap
- *   only once its foreground `sleep 1` has ended, so the exit comes 0–1.4 s after the signal;
- * - forking: a shell with two sleeping children; SIGTERM ends the shell, the children stay until
- *   the deadline's kill.
+ * The command each application container runs, per workload — the very argv podvisor's side of
+ * the benchmark runs (./workloads.ts) — with what a started one looks like: graceful is a `sleep`;
+ * ignore-term and slow-exit are shells whose first child means their trap is set; forking is a
+ * shell with two children.
  *
  * @example
- * workloadCommands["ignore-term"].argv; // ["sh", "-c", "trap \"\" TERM; while :; do sleep 1; done"]
+ * workloadCommands.forking.argv; // ["sh", "-c", "sleep 100000 & sleep 100000 & wait"]
  */
 export const workloadCommands: Record<Workload, WorkloadCommand> = {
-  graceful: infraCommand,
-  "ignore-term": { argv: ["sh", "-c", 'trap "" TERM; while :; do sleep 1; done'], comm: "sh", minProcesses: 2 },
-  "slow-exit": {
-    argv: ["sh", "-c", 'trap "sleep 0.$(($$ % 5)); exit 0" TERM; while :; do sleep 1; done'],
-    comm: "sh",
-    minProcesses: 2,
-  },
-  forking: { argv: ["sh", "-c", "sleep 100000 & sleep 100000 & wait"], comm: "sh", minProcesses: 3 },
+  graceful: { argv: benchWorkloads.graceful, comm: "sleep", minProcesses: 1 },
+  "ignore-term": { argv: benchWorkloads["ignore-term"], comm: "sh", minProcesses: 2 },
+  "slow-exit": { argv: benchWorkloads["slow-exit"], comm: "sh", minProcesses: 2 },
+  forking: { argv: benchWorkloads.forking, comm: "sh", minProcesses: 3 },
 };
 
 /**

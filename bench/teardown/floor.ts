@@ -3,7 +3,8 @@
  * kill, unmount, remove namespaces and cgroups — done with no daemon and as few processes as the
  * stock tools allow. The teardown benchmark sets podvisor's stop-all against it.
  *
- *   node bench/teardown/floor.ts --sandboxes 1000 --containers 3 --workload graceful --timeout 2 [--rootfs] [--json]
+ *   node bench/teardown/floor.ts --sandboxes 1000 --containers 3 --workload graceful --timeout 2 \
+ *     [--rootfs] [--unmount umount|syscalls] [--json]
  */
 import { mkdtemp } from "node:fs/promises";
 import { parseArgs } from "node:util";
@@ -25,7 +26,13 @@ export interface FloorOptions {
   timeoutMs: number;
   /** Also an overlay rootfs per container (infra included). */
   rootfs?: boolean;
-  /** A fresh directory (under /tmp); the run fills it and deletes it. */
+  /**
+   * How the teardown unmounts: `"umount"` (default) one umount(8) for every path, through
+   * unmountMany; `"syscalls"` one umount2(2) per path from a single process — the true floor with
+   * overlays, which umount(8) unmounts in O(N²) (see floor-unmount.ts).
+   */
+  unmountWith?: "umount" | "syscalls";
+  /** A fresh directory (under /tmp); the run fills it and deletes it, whatever was in it. */
   root: string;
   /** Unique per run: netns `pvfloor-<tag>-<i>`, cgroups `pvfloor-<tag>/sb-<i>/c-<j>`. */
   tag: string;
@@ -81,8 +88,9 @@ function validateFloorOptions(options: FloorOptions): void {
     }
   }
   validateWorkload(options.workload);
+  if (![undefined, "umount", "syscalls"].includes(options.unmountWith)) throw new TypeError(`Cannot measure the floor: unmountWith must be "umount" or "syscalls", got ${JSON.stringify(options.unmountWith)}`);
   if (!/^[A-Za-z0-9_]{1,32}$/.test(options.tag)) throw new TypeError(`Cannot measure the floor: tag must be 1-32 of [A-Za-z0-9_], got ${JSON.stringify(options.tag)}`);
-  if (!options.root.startsWith("/tmp/")) throw new RangeError(`Cannot measure the floor: root must lie under /tmp, got ${options.root}`);
+  if (!/^\/[^/]+\/./.test(options.root)) throw new RangeError(`Cannot measure the floor: root must be an absolute path below a top-level directory, got ${options.root}`);
 }
 
 /** The command line: runs one floor and prints it as a table, or as JSON with `--json`. */
@@ -94,11 +102,13 @@ async function main(): Promise<void> {
       workload: { type: "string", default: "graceful" },
       timeout: { type: "string", default: "2" },
       rootfs: { type: "boolean", default: false },
+      unmount: { type: "string", default: "umount" },
       json: { type: "boolean", default: false },
     },
   });
-  const workload = values.workload;
+  const { workload, unmount } = values;
   validateWorkload(workload);
+  if (unmount !== "umount" && unmount !== "syscalls") throw new TypeError(`Cannot use --unmount ${unmount}: expected umount or syscalls`);
   const tag = Math.random().toString(36).slice(2, 10);
   const options: FloorOptions = {
     sandboxes: Number(values.sandboxes),
@@ -106,6 +116,7 @@ async function main(): Promise<void> {
     workload,
     timeoutMs: Math.round(Number(values.timeout) * 1_000),
     rootfs: values.rootfs,
+    unmountWith: unmount,
     root: await mkdtemp(`/tmp/pvfloor-${tag}-`),
     tag,
   };
@@ -114,7 +125,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ ...options, ...result }, null, 2));
     return;
   }
-  const title = `raw floor: ${options.sandboxes} sandboxes × (1 + ${options.containers}) ${workload}${options.rootfs ? ", rootfs" : ""}`;
+  const title = `raw floor: ${options.sandboxes} sandboxes × (1 + ${options.containers}) ${workload}${options.rootfs ? ", rootfs" : ""}, unmount with ${unmount}`;
   const rows: [string, number][] = [["setup", result.setupMs], ["teardown", result.teardownMs], ...Object.entries(result.phases).map(([name, ms]): [string, number] => [`  ${name}`, ms])];
   console.log(title);
   for (const [name, ms] of rows) console.log(`${name.padEnd(18)} ${ms.toFixed(1).padStart(9)} ms`);

@@ -6,6 +6,7 @@ import type { Clock } from "./clock.ts";
 import type { Envelope } from "./envelope.ts";
 import { Outbox } from "./outbox.ts";
 import { withDeadline } from "./race.ts";
+import { timeoutSignal } from "./timeout-signal.ts";
 import { workerReady } from "./worker-protocol.ts";
 import type { WorkerControl, WorkerInit } from "./worker-protocol.ts";
 
@@ -105,13 +106,12 @@ export class WorkerHandle {
    */
   async terminate(graceMs = 2_000): Promise<boolean> {
     this.outbox.close();
-    const timeout = AbortSignal.timeout(graceMs);
+    const { signal, release } = timeoutSignal(graceMs);
     void this.#worker.terminate().catch(() => {});
     return new Promise((resolve) => {
-      const onTimeout = () => resolve(false);
-      timeout.addEventListener("abort", onTimeout, { once: true });
+      signal.addEventListener("abort", () => resolve(false), { once: true });
       void this.#exited.then(() => {
-        timeout.removeEventListener("abort", onTimeout);
+        release();
         resolve(true);
       });
     });

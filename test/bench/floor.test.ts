@@ -72,6 +72,14 @@ describe("measureFloor()", () => {
     await expectNothingLeft(run);
   });
 
+  test("unmounts shm and rootfs with direct system calls when asked", async () => {
+    const run = await freshRun();
+    const result = await measureFloor({ sandboxes: 3, containers: 1, workload: "slow-exit", timeoutMs: 3_000, rootfs: true, unmountWith: "syscalls", ...run });
+    expect(result.phases.kill).toBeUndefined();
+    expect(result.processes).toBe(2);
+    await expectNothingLeft(run);
+  });
+
   test("rejects bad options before touching the host", async () => {
     const run = await freshRun();
     await expect(measureFloor({ sandboxes: 0, containers: 1, workload: "graceful", timeoutMs: 1, ...run })).rejects.toThrow(RangeError);
