@@ -32,8 +32,8 @@ export interface FloorTeardown {
  * - `unmount`: every shm and rootfs with one `umount` (unmountMany), or with `unmountWith:
  *   "syscalls"` one umount2(2) call each from a single process (floor-unmount.ts says why);
  * - `netns-removal`: every namespace with one `ip -batch` (removeNetnsBatch);
- * - `cgroup-removal`: `rmdir` of every cgroup, deepest first, with synchronous calls (cheaper than
- *   a round trip through libuv's thread pool for each).
+ * - `cgroup-removal`: `rmdir` of every cgroup, deepest first, with synchronous calls (the kernel
+ *   removes cgroups one at a time under one lock: 5,000 took ~130–180 ms here, sync or async alike).
  * Throws if a step leaves something behind.
  *
  * @example

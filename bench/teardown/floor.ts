@@ -45,7 +45,7 @@ export interface FloorResult {
   teardownMs: number;
   /** Per teardown step: `signal`, `wait-exit`, `kill` (only when a deadline passed), `unmount`, `netns-removal`, `cgroup-removal`. */
   phases: Record<string, number>;
-  /** Helper processes the teardown ran (`umount`, `ip`). */
+  /** Helper processes the teardown ran (`umount` or `perl`, and `ip`); the rest are direct calls. */
   processes: number;
 }
 
