@@ -5,19 +5,22 @@
  */
 import type { ActorSystem, MainThreadService } from "../../src/actor-system/index.ts";
 import { getLogger } from "../../src/log/logger.ts";
-import type { RuntimeBackend } from "../../src/runtime/runtime-backend.ts";
+import { raceSignals } from "../../src/actor-system/race.ts";
+import type { ContainerState, RuntimeBackend } from "../../src/runtime/runtime-backend.ts";
 import type { ContainerMessage, RuntimeRequest, WaitStoppedResult } from "../protocol.ts";
 import type { StopDeadlines } from "./stop-deadlines.ts";
 
 const log = getLogger("supervisor:runtime");
 
 export function runtimeService(backend: RuntimeBackend, system: ActorSystem, deadlines: StopDeadlines): MainThreadService {
+  /** One watch per running container, shared by its exit report and every wait for its stop. */
+  const watches = new Map<string, Promise<ContainerState>>();
   return async (message) => {
     const request = message as RuntimeRequest;
     switch (request.op) {
       case "start": {
         const started = await backend.start(request.id);
-        watchExit(backend, system, request.id);
+        watches.set(request.id, watchExit(backend, system, request.id, () => watches.delete(request.id)));
         return started;
       }
       case "signal":
@@ -25,15 +28,21 @@ export function runtimeService(backend: RuntimeBackend, system: ActorSystem, dea
       case "kill-all":
         return backend.killAll(request.id);
       case "wait-stopped":
-        return waitStopped(backend, deadlines, request);
+        return waitStopped(backend, deadlines, request, watches.get(request.id));
     }
   };
 }
 
-async function waitStopped(backend: RuntimeBackend, deadlines: StopDeadlines, request: Extract<RuntimeRequest, { op: "wait-stopped" }>): Promise<WaitStoppedResult> {
+async function waitStopped(
+  backend: RuntimeBackend,
+  deadlines: StopDeadlines,
+  request: Extract<RuntimeRequest, { op: "wait-stopped" }>,
+  watch: Promise<ContainerState> | undefined,
+): Promise<WaitStoppedResult> {
   const { signal, dispose } = deadlines.signalFor(request.sandboxId, request.deadlineAt);
   try {
-    return { stopped: true, state: await backend.waitForStopped(request.id, { signal }) };
+    const stopped = watch === undefined ? backend.waitForStopped(request.id, { signal }) : raceSignals(watch, [signal]);
+    return { stopped: true, state: await stopped };
   } catch (error) {
     if (signal.aborted) return { stopped: false };
     throw error;
@@ -42,13 +51,15 @@ async function waitStopped(backend: RuntimeBackend, deadlines: StopDeadlines, re
   }
 }
 
-/** Tells the container's actor when its container stops by itself, so its exit code is kept. */
-function watchExit(backend: RuntimeBackend, system: ActorSystem, id: string): void {
-  backend.waitForStopped(id).then(
+/** Tells the container's actor when its container stops (by itself or not), so its exit code is kept. */
+function watchExit(backend: RuntimeBackend, system: ActorSystem, id: string, done: () => void): Promise<ContainerState> {
+  const watch = backend.waitForStopped(id);
+  watch.then(
     (state) => {
       const message: ContainerMessage = { type: "container.exited", state };
       system.tell(id, message);
     },
     (error: unknown) => log.debug("Stopped watching a container", { containerId: id, error }),
-  );
+  ).finally(done);
+  return watch;
 }

@@ -50,7 +50,7 @@ function runParallel(context: SupervisorContext, records: SandboxRecord[], optio
   const reserve = Math.min(infraReserveMs, budget * infraReserveShare);
   const containersStopped = (async () => {
     const intentDone = await context.store.journalStopIntent(records.map((r) => r.id), Math.min(...records.map((r) => deadlineOf(r.id))));
-    await Promise.all(records.map((record) => journal(context, record, "requested", options, { durable: false })));
+    for (const record of records) await journal(context, record, "requested", options, { memoryOnly: true });
     const containers = records.flatMap((record) => context.store.containersOf(record.id));
     const application = await stopContainers(context, containers.filter((c) => !c.infra), Math.min(...records.map((r) => deadlineOf(r.id))) - reserve);
     const healthy = containers.filter((c) => c.infra && !application.errors.has(c.sandboxId));
@@ -92,8 +92,9 @@ async function finishSandbox(context: SupervisorContext, record: SandboxRecord, 
   const errors = results.flatMap((result) => result.errors.get(record.id) ?? []);
   if (errors.length > 0) throw new StopIncompleteError(record.id, errors);
   await journal(context, record, "containers-stopped", options);
-  // The host steps are idempotent: a crash that loses their journal entries only redoes them.
-  const cleanup = await cleanupSandboxHost(context, record, (phase) => journal(context, record, phase, options, { durable: false }));
+  // The host steps are idempotent: their phases are kept in memory (status shows them) and reach
+  // the disk with the next durable write; a crash between only redoes them.
+  const cleanup = await cleanupSandboxHost(context, record, (phase) => journal(context, record, phase, options, { memoryOnly: true }));
   record.state = "stopped";
   record.stoppedAt = Date.now();
   await journal(context, record, "stopped", options);
@@ -105,11 +106,15 @@ async function finishSandbox(context: SupervisorContext, record: SandboxRecord, 
   return { podSandboxId: record.id, durationMs, phases, warnings };
 }
 
-/** Journals the phase a stop has reached, with its absolute deadline, before going on. */
-async function journal(context: SupervisorContext, record: SandboxRecord, phase: StopPhase, options: StopOptions, write: { durable?: boolean } = {}): Promise<void> {
+/**
+ * Journals the phase a stop has reached, with its absolute deadline, before going on: durably for
+ * the phases a restart needs ("containers-stopped", "stopped"; "requested" is in the batch's
+ * intent entry), in memory for the idempotent host steps between them.
+ */
+async function journal(context: SupervisorContext, record: SandboxRecord, phase: StopPhase, options: StopOptions, write: { memoryOnly?: boolean } = {}): Promise<void> {
   record.stop = { phase, deadlineAt: context.deadlines.get(record.id) ?? Date.now(), requestedAt: record.stop?.requestedAt ?? Date.now() };
   if (phase === "requested") record.stop.requestedAt = Date.now();
-  await context.store.saveSandbox(record, write);
+  if (!write.memoryOnly) await context.store.saveSandbox(record);
   options.onProgress?.({ podSandboxId: record.id, phase });
 }
 

@@ -14,10 +14,13 @@ import { nanoid } from "nanoid";
 export async function writeJsonAtomic(path: string, value: unknown, options: { durable?: boolean } = {}): Promise<void> {
   const durable = options.durable ?? true;
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
   const temporary = join(dir, `.${basename(path)}.${nanoid(8)}.tmp`);
   try {
-    const file = await open(temporary, "w", 0o600);
+    const file = await open(temporary, "w", 0o600).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== "ENOENT") throw error;
+      await mkdir(dir, { recursive: true }); // the first write into a new directory
+      return open(temporary, "w", 0o600);
+    });
     try {
       await file.writeFile(`${JSON.stringify(value, null, 2)}\n`);
       if (durable) await file.sync();

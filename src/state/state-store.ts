@@ -21,6 +21,8 @@ export class StateStore {
   readonly root: string;
   readonly sandboxes = new Map<string, SandboxRecord>();
   readonly containers = new Map<string, ContainerRecord>();
+  /** Container ids by sandbox, so that a sandbox's containers are found without a scan. */
+  #bySandbox = new Map<string, Set<string>>();
 
   constructor(root: string) {
     this.root = root;
@@ -35,7 +37,19 @@ export class StateStore {
   }
 
   containersOf(sandboxId: string): ContainerRecord[] {
-    return [...this.containers.values()].filter((container) => container.sandboxId === sandboxId);
+    return [...(this.#bySandbox.get(sandboxId) ?? [])].map((id) => this.containers.get(id) as ContainerRecord);
+  }
+
+  #index(record: ContainerRecord): void {
+    this.containers.set(record.id, record);
+    let ids = this.#bySandbox.get(record.sandboxId);
+    if (ids === undefined) this.#bySandbox.set(record.sandboxId, (ids = new Set()));
+    ids.add(record.id);
+  }
+
+  #unindex(record: ContainerRecord): void {
+    this.containers.delete(record.id);
+    this.#bySandbox.get(record.sandboxId)?.delete(record.id);
   }
 
   /** Writes a sandbox's record; `durable: false` for a journal entry a crash may lose (it is redone). */
@@ -57,19 +71,20 @@ export class StateStore {
 
   async saveContainer(record: ContainerRecord): Promise<void> {
     await writeJsonAtomic(join(record.dir, containerFile), record);
-    this.containers.set(record.id, record);
+    this.#index(record);
   }
 
   /** Deletes a container's directory; refuses while anything is still mounted under it. */
   async removeContainer(record: ContainerRecord): Promise<void> {
     await this.#removeDir(record.dir);
-    this.containers.delete(record.id);
+    this.#unindex(record);
   }
 
   /** Deletes a sandbox's directory and every container record in it. */
   async removeSandbox(record: SandboxRecord): Promise<void> {
     await this.#removeDir(record.dir);
-    for (const container of this.containersOf(record.id)) this.containers.delete(container.id);
+    for (const container of this.containersOf(record.id)) this.#unindex(container);
+    this.#bySandbox.delete(record.id);
     this.sandboxes.delete(record.id);
   }
 
@@ -81,7 +96,7 @@ export class StateStore {
       this.sandboxes.set(sandbox.id, sandbox);
       for (const containerId of await listDir(join(sandbox.dir, "containers"))) {
         const container = await readRecord<ContainerRecord>(join(this.containerDir(sandboxId, containerId), containerFile));
-        if (container !== undefined) this.containers.set(container.id, container);
+        if (container !== undefined) this.#index(container);
       }
     }
   }

@@ -6,25 +6,39 @@ import { noLeftovers, startTestSupervisor } from "../support/supervisor.ts";
 import type { TestSupervisor } from "../support/supervisor.ts";
 
 /**
- * A lagging runtime whose report can be switched on: never reports "stopped" until `reporting`
- * is set, then reports at once. This fakes, on purpose, a VM runtime's wedged agent coming back,
- * which cannot be made to happen on demand with a real runtime.
+ * A runtime whose agent is wedged: it reports no container stopped until `comeBack()`, then
+ * reports every stop it owes, pending waits included. This fakes, on purpose, a VM runtime's
+ * agent going quiet and returning, which cannot be made to happen on demand with a real runtime.
  */
 class WedgedBackend implements RuntimeBackend {
   readonly name = "wedged(process)";
-  reporting = false;
   readonly #inner = new ProcessBackend();
-  readonly #wedged = new LaggingBackend(this.#inner, { lagMs: 0, neverReports: true });
-  create = (spec: ContainerSpec) => this.#wedged.create(spec);
-  start = (id: string) => this.#wedged.start(id);
-  signal = (id: string, signal?: NodeJS.Signals) => this.#wedged.signal(id, signal);
-  killAll = (id: string) => this.#wedged.killAll(id);
-  state = (id: string) => (this.reporting ? this.#inner : this.#wedged).state(id);
-  waitForStopped = (id: string, options?: WaitForStoppedOptions): Promise<ContainerState> =>
-    (this.reporting ? this.#inner : this.#wedged).waitForStopped(id, options);
-  pids = (id: string) => this.#wedged.pids(id);
-  delete = (id: string) => this.#wedged.delete(id);
-  adopt = this.#wedged.adopt.bind(this.#wedged);
+  readonly #back = new EventTarget();
+  #reporting = false;
+  comeBack(): void {
+    this.#reporting = true;
+    this.#back.dispatchEvent(new Event("back"));
+  }
+  create = (spec: ContainerSpec) => this.#inner.create(spec);
+  start = (id: string) => this.#inner.start(id);
+  signal = (id: string, signal?: NodeJS.Signals) => this.#inner.signal(id, signal);
+  killAll = (id: string) => this.#inner.killAll(id);
+  state = (id: string) => this.#inner.state(id);
+  pids = (id: string) => this.#inner.pids(id);
+  delete = (id: string) => this.#inner.delete(id);
+  adopt = this.#inner.adopt.bind(this.#inner);
+  waitForStopped = async (id: string, options: WaitForStoppedOptions = {}): Promise<ContainerState> => {
+    const state = await this.#inner.waitForStopped(id, options);
+    if (this.#reporting) return state;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(options.signal?.reason);
+      this.#back.addEventListener("back", () => {
+        options.signal?.removeEventListener("abort", onAbort);
+        resolve(state);
+      }, { once: true });
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  };
 }
 
 describe("a runtime that reports stopped late (VM-based, like Kata)", () => {
@@ -62,7 +76,7 @@ describe("a runtime that reports stopped late (VM-based, like Kata)", () => {
     expect((error as Error).message).toMatch(/did not report it stopped 500 ms after the kill.*retry the stop/);
     expect(t.supervisor.podSandboxStatus(id).state).toBe("ready");
     expect(t.supervisor.containerStatus(containerId).state).toBe("running");
-    backend.reporting = true;
+    backend.comeBack();
     await t.supervisor.stopPodSandbox(id, { timeoutMs: 500 });
     expect(t.supervisor.podSandboxStatus(id).state).toBe("stopped");
     expect(t.supervisor.containerStatus(containerId)).toMatchObject({ state: "exited", reason: "signalled" });
