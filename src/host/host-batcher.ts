@@ -17,10 +17,17 @@ export class HostBatcher<T, R> {
   #running = 0;
   #scheduled = false;
 
-  constructor(work: (items: T[]) => Promise<Map<T, R | Error>>, options: { concurrency?: number; maxBatch?: number } = {}) {
+  #windowMs: number;
+
+  /**
+   * `windowMs`: how long a batch waits for more requests before it starts (default 0: the
+   * requests of the current turn of the event loop); worth it where one run is costly.
+   */
+  constructor(work: (items: T[]) => Promise<Map<T, R | Error>>, options: { concurrency?: number; maxBatch?: number; windowMs?: number } = {}) {
     this.#work = work;
     this.#concurrency = options.concurrency ?? 1;
     this.#maxBatch = options.maxBatch ?? 2_000;
+    this.#windowMs = options.windowMs ?? 0;
   }
 
   /** Queues one item; resolves with its own outcome, or rejects with its own error. */
@@ -34,11 +41,13 @@ export class HostBatcher<T, R> {
   #schedule(): void {
     if (this.#scheduled || this.#running >= this.#concurrency || this.#queue.length === 0) return;
     this.#scheduled = true;
-    // Let the requests of this turn of the event loop join the batch.
-    setImmediate(() => {
+    // Let the requests of this turn of the event loop (or of the window) join the batch.
+    const start = () => {
       this.#scheduled = false;
       void this.#runBatch();
-    });
+    };
+    if (this.#windowMs > 0) setTimeout(start, this.#windowMs);
+    else setImmediate(start);
   }
 
   async #runBatch(): Promise<void> {

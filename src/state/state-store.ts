@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { mountsUnder } from "../host/mountinfo.ts";
 import { resolveInsideRoot } from "../host/paths.ts";
 import { CodedError } from "../actor-system/errors.ts";
+import { execa } from "execa";
+import { HostBatcher } from "../host/host-batcher.ts";
 import { writeJsonAtomic } from "./atomic-file.ts";
 import type { ContainerRecord, SandboxRecord } from "./records.ts";
 
@@ -21,11 +23,27 @@ export class StateStore {
   readonly root: string;
   readonly sandboxes = new Map<string, SandboxRecord>();
   readonly containers = new Map<string, ContainerRecord>();
+  #flush: HostBatcher<string, boolean>;
   /** Container ids by sandbox, so that a sandbox's containers are found without a scan. */
   #bySandbox = new Map<string, Set<string>>();
 
   constructor(root: string) {
     this.root = root;
+    this.#flush = new HostBatcher(async (roots) => {
+      await execa("sync", ["--file-system", this.root]);
+      return new Map(roots.map((root) => [root, true]));
+    }, { concurrency: 1, windowMs: 10, maxBatch: 100_000 });
+  }
+
+  /**
+   * Group commit: records written in the same moment are made durable together by one
+   * `syncfs(2)` of the root's file system (coreutils `sync --file-system`), instead of two fsyncs
+   * each — at a stop of 1,000 sandboxes, 4,000 container records are written at once, and 8,000
+   * fsyncs would fill the thread pool that every other file operation waits for.
+   */
+  async #writeDurably(path: string, value: unknown): Promise<void> {
+    await writeJsonAtomic(path, value, { durable: false });
+    await this.#flush.run(this.root);
   }
 
   sandboxDir(sandboxId: string): string {
@@ -52,9 +70,9 @@ export class StateStore {
     this.#bySandbox.get(record.sandboxId)?.delete(record.id);
   }
 
-  /** Writes a sandbox's record; `durable: false` for a journal entry a crash may lose (it is redone). */
-  async saveSandbox(record: SandboxRecord, options: { durable?: boolean } = {}): Promise<void> {
-    await writeJsonAtomic(join(record.dir, sandboxFile), record, options);
+  /** Writes a sandbox's record, durably. */
+  async saveSandbox(record: SandboxRecord): Promise<void> {
+    await this.#writeDurably(join(record.dir, sandboxFile), record);
     this.sandboxes.set(record.id, record);
   }
 
@@ -70,7 +88,7 @@ export class StateStore {
   }
 
   async saveContainer(record: ContainerRecord): Promise<void> {
-    await writeJsonAtomic(join(record.dir, containerFile), record);
+    await this.#writeDurably(join(record.dir, containerFile), record);
     this.#index(record);
   }
 
