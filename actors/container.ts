@@ -55,7 +55,7 @@ async function stop(record: ContainerRecord, message: Extract<ContainerMessage, 
     reason ??= "killed-at-deadline";
     await runtime(context, { op: "kill-all", id });
     const graceAt = Date.now() + message.killGraceMs;
-    waited = await runtime<WaitStoppedResult>(context, { op: "wait-stopped", id, sandboxId, deadlineAt: graceAt }, graceAt);
+    waited = await runtime<WaitStoppedResult>(context, { op: "wait-stopped", id, deadlineAt: graceAt }, graceAt);
     if (!waited.stopped) {
       throw new CodedError("STOP_INCOMPLETE", `Cannot stop container ${id}: the runtime did not report it stopped ${message.killGraceMs} ms after the kill`, {
         details: { containerId: id, sandboxId },

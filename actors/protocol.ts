@@ -26,8 +26,12 @@ export type RuntimeRequest =
   | { op: "start"; id: string }
   | { op: "signal"; id: string; signal: string }
   | { op: "kill-all"; id: string }
-  /** Waits for the runtime to report the container stopped, until `deadlineAt` (or an earlier stop deadline of its sandbox). */
-  | { op: "wait-stopped"; id: string; sandboxId: string; deadlineAt: number };
+  /**
+   * Waits for the runtime to report the container stopped, until `deadlineAt` — or, given
+   * `sandboxId`, until that sandbox's stop deadline if it is or becomes earlier (a joined stop).
+   * The wait after a kill gives no `sandboxId`: its grace is its own.
+   */
+  | { op: "wait-stopped"; id: string; sandboxId?: string; deadlineAt: number };
 
 export type WaitStoppedResult = { stopped: true; state: ContainerState } | { stopped: false };
 

@@ -31,15 +31,15 @@ export class StopDeadlines {
    * A signal that aborts at `deadlineAt`, or at the sandbox's stop deadline if that is (or
    * becomes) earlier. Call `dispose` when done so that no timer or listener lingers.
    */
-  signalFor(sandboxId: string, deadlineAt: number): { signal: AbortSignal; dispose(): void } {
+  signalFor(sandboxId: string | undefined, deadlineAt: number): { signal: AbortSignal; dispose(): void } {
     const controller = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const arm = () => {
       clearTimeout(timer);
-      const at = Math.min(deadlineAt, this.get(sandboxId) ?? deadlineAt);
+      const at = Math.min(deadlineAt, (sandboxId === undefined ? undefined : this.get(sandboxId)) ?? deadlineAt);
       timer = setTimeout(() => controller.abort(new Error("deadline")), Math.max(0, at - Date.now()));
     };
-    const entry = this.#deadlines.get(sandboxId);
+    const entry = sandboxId === undefined ? undefined : this.#deadlines.get(sandboxId);
     entry?.lowered.addEventListener("lowered", arm);
     arm();
     return {

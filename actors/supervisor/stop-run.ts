@@ -78,7 +78,11 @@ function runSequential(context: SupervisorContext, records: SandboxRecord[], dea
       const containers = context.store.containersOf(record.id);
       const results: ContainersStopped[] = [];
       for (const container of [...containers.filter((c) => !c.infra), ...containers.filter((c) => c.infra)]) {
-        results.push(await stopContainers(context, [container], Date.now() + timeoutMs));
+        // Each container gets the whole timeout, as in the reference: the sandbox's deadline moves with it.
+        const containerDeadline = Date.now() + timeoutMs;
+        context.deadlines.clear(record.id);
+        context.deadlines.lower(record.id, containerDeadline);
+        results.push(await stopContainers(context, [container], containerDeadline));
       }
       return finishSandbox(context, record, results, performance.now() - startedAt, startedAt, options);
     });

@@ -27,6 +27,8 @@ export interface PodvisorResult {
   setupMs: number;
   stopWallMs: number;
   failed: number;
+  /** The first few failures' messages. */
+  errors: string[];
   latencyMs: number[];
   phasesP50Ms: Record<string, number>;
   statusMs: { p50: number; p99: number; samples: number };
@@ -68,7 +70,7 @@ export async function measurePodvisor(options: TeardownOptions): Promise<Podviso
       }
     })();
     const stopStartedAt = performance.now();
-    const { results } = await client.call<{ results: { ok: boolean; durationMs: number; phases: Record<string, number> }[] }>(
+    const { results } = await client.call<{ results: { ok: boolean; durationMs: number; phases: Record<string, number>; error?: { message: string } }[] }>(
       "StopPodSandboxes",
       { all: true, timeoutMs: options.timeoutMs },
     );
@@ -88,6 +90,7 @@ export async function measurePodvisor(options: TeardownOptions): Promise<Podviso
       setupMs,
       stopWallMs,
       failed: results.filter((r) => !r.ok).length,
+      errors: results.filter((r) => !r.ok).slice(0, 3).map((r) => r.error?.message ?? "unknown"),
       latencyMs: results.map((r) => r.durationMs),
       phasesP50Ms,
       statusMs: { p50: percentile(statusMs, 50), p99: percentile(statusMs, 99), samples: statusMs.length },

@@ -62,6 +62,7 @@ function printTable(run: { sandboxes: number; containers: number; workload: stri
   row("stop-all wall time", (r) => ms(r.stopWallMs), floor ? ms(floor.teardownMs) : "");
   row("per-sandbox latency p50 / p95 / p99 / max", (r) => [50, 95, 99, 100].map((p) => percentile(r.latencyMs, p).toFixed(0)).join(" / ") + " ms");
   row("failed sandboxes", (r) => String(r.failed));
+  for (const result of results) for (const error of result.errors) console.error(`podvisor ${result.strategy}: ${error}`);
   const phaseNames = [...new Set(results.flatMap((r) => Object.keys(r.phasesP50Ms)))].filter((name) => name !== "total");
   for (const phase of phaseNames) row(`  phase ${phase} (p50)`, (r) => (r.phasesP50Ms[phase] === undefined ? "" : ms(r.phasesP50Ms[phase])));
   if (floor) table.push(["  floor phases", ...results.map(() => ""), Object.entries(floor.phases).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")]);

@@ -103,6 +103,13 @@ describe("stopPodSandbox()", () => {
     await removeAndCheck(id);
   });
 
+  test("a timeout of 0 kills at once, and the kill still gets its grace to be reported", async () => {
+    const { id, containers } = await runPod([ignoreTerm]);
+    await t.supervisor.stopPodSandbox(id, { timeoutMs: 0 });
+    expect(t.supervisor.containerStatus(containers[0])).toMatchObject({ state: "exited", signal: "SIGKILL", reason: "killed-at-deadline" });
+    await removeAndCheck(id);
+  });
+
   test("a container whose shell forked background children leaves nothing behind", async () => {
     const { id, containers } = await runPod([forking]);
     const cgroup = `${t.supervisor.podSandboxStatus(id).cgroupPath}/ctr-${containers[0]}`;
