@@ -60,6 +60,27 @@ describe.each(runtimes)("the socket API of a daemon on %s", (runtime) => {
     expect(pods.items).toEqual([]);
   });
 
+  test("StopPodSandboxes stops several sandboxes under one deadline, streaming each one's end", async () => {
+    const ids: string[] = [];
+    for (const name of ["x", "y", "z"]) {
+      const { result } = await client.call("RunPodSandbox", { config: { name } });
+      const { result: created } = await client.call("CreateContainer", { podSandboxId: result.podSandboxId, config: { name: "stubborn", command: ["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"] } });
+      await client.call("StartContainer", { containerId: created.containerId });
+      ids.push(result.podSandboxId);
+    }
+    const requestId = 777;
+    const startedAt = Date.now();
+    const { result } = await client.call("StopPodSandboxes", { podSandboxIds: [...ids, "nosuchpod"], timeoutMs: 1_000 }, requestId);
+    // Three sandboxes whose containers all need the kill: one deadline for all, not three in a row.
+    expect(Date.now() - startedAt).toBeLessThan(2_900);
+    expect(result.results.map((r: { podSandboxId: string; ok: boolean }) => [r.podSandboxId, r.ok])).toEqual([...ids, "nosuchpod"].map((id) => [id, true]));
+    expect(result.results[0].phases).toHaveProperty("netns-removal");
+    const progress = client.lines.filter((line) => (line as { method?: string; params?: { requestId?: number } }).method === "progress" && (line as { params: { requestId: number } }).params.requestId === requestId);
+    expect(progress.map((line) => (line as { params: { done: number; total: number } }).params).at(-1)).toMatchObject({ done: 4, total: 4 });
+    for (const podSandboxId of ids) await client.call("RemovePodSandbox", { podSandboxId });
+    expect((await client.call("StopPodSandboxes", { podSandboxIds: ids, all: true })).error).toMatchObject({ data: { code: "INVALID_ARGUMENT" } });
+  });
+
   test("errors carry a documented data.code", async () => {
     expect((await client.call("StopPodSandbox", { podSandboxId: "" })).error).toMatchObject({ code: -32602, data: { code: "INVALID_ARGUMENT" } });
     expect((await client.call("StopPodSandbox", { podSandboxId: "x", extra: 1 })).error).toMatchObject({ data: { code: "INVALID_ARGUMENT" } });
