@@ -2,28 +2,12 @@
  * Status and list of sandboxes and containers. They read the main thread's copy of the records
  * only: they never wait behind a stop, and never hop to a worker.
  */
+import type { ContainerStatus, PodSandboxStatus } from "../../src/api/api-types.ts";
 import type { ContainerRecord, ContainerState, SandboxRecord, SandboxState } from "../../src/state/records.ts";
 import type { SupervisorContext } from "./context.ts";
 import { findContainer, findSandbox } from "./lookup.ts";
 
-export interface PodSandboxStatus {
-  id: string;
-  name: string;
-  state: SandboxState;
-  createdAt: number;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  hostNetwork: boolean;
-  hostIpc: boolean;
-  netnsPath?: string;
-  shmPath?: string;
-  cgroupPath: string;
-  infraContainerId?: string;
-  stoppedAt?: number;
-  stop?: SandboxRecord["stop"];
-}
-
-export type ContainerStatus = Omit<ContainerRecord, "sandboxId" | "dir"> & { podSandboxId: string };
+export type { ContainerStatus, PodSandboxStatus };
 
 export function podSandboxStatus(context: SupervisorContext, id: string): PodSandboxStatus {
   return sandboxStatus(findSandbox(context, id));

@@ -1,4 +1,4 @@
-import type { SandboxStatus, ContainerStatus } from "./api-types.ts";
+import type { PodSandboxStatus, ContainerStatus } from "../api/api-types.ts";
 import { CliError } from "./cli-error.ts";
 import type { ApiClient } from "./client.ts";
 import { shortId } from "./output.ts";
@@ -16,7 +16,7 @@ const listed = 3;
  */
 export async function resolveSandboxIds(client: ApiClient, prefixes: string[]): Promise<string[]> {
   if (prefixes.length === 0) return [];
-  const { items } = await client.call<{ items: SandboxStatus[] }>("ListPodSandbox");
+  const { items } = await client.call<{ items: PodSandboxStatus[] }>("ListPodSandbox");
   return resolveIds("pod sandbox", prefixes, items.map((item) => item.id));
 }
 
@@ -45,11 +45,11 @@ export function resolveIds(kind: Kind, prefixes: string[], ids: string[]): strin
  * The pod sandboxes named by `prefixes`, or every one with `all` (validate beforehand that exactly
  * one of the two was given: {@link validateIdsOrAll}).
  */
-export async function selectSandboxes(client: ApiClient, prefixes: string[], all: boolean): Promise<SandboxStatus[]> {
-  const { items } = await client.call<{ items: SandboxStatus[] }>("ListPodSandbox");
+export async function selectSandboxes(client: ApiClient, prefixes: string[], all: boolean): Promise<PodSandboxStatus[]> {
+  const { items } = await client.call<{ items: PodSandboxStatus[] }>("ListPodSandbox");
   if (all) return items;
   const byId = new Map(items.map((item) => [item.id, item]));
-  return resolveIds("pod sandbox", prefixes, [...byId.keys()]).map((id) => byId.get(id) as SandboxStatus);
+  return resolveIds("pod sandbox", prefixes, [...byId.keys()]).map((id) => byId.get(id) as PodSandboxStatus);
 }
 
 /** Throws unless ids or `--all` were given, but not both. */

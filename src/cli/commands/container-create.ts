@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { ContainerConfig } from "../api-types.ts";
+import type { ContainerConfig } from "../../api/api-types.ts";
 import { attempt } from "../cli-error.ts";
 import type { ApiClient } from "../client.ts";
 import { clientCommand, withClient } from "../client-command.ts";

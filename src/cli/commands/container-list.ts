@@ -1,6 +1,6 @@
 import { Option } from "commander";
 import type { Command } from "commander";
-import type { ContainerStatus } from "../api-types.ts";
+import type { ContainerStatus } from "../../api/api-types.ts";
 import { clientCommand, withClient } from "../client-command.ts";
 import { formatAge, formatTable, printJson, shortId } from "../output.ts";
 import { resolveSandboxIds } from "../resolve-id.ts";

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { Option } from "commander";
 import type { Command } from "commander";
-import type { ContainerConfig } from "../api-types.ts";
+import type { ContainerConfig } from "../../api/api-types.ts";
 import { collectKeyValue } from "../client-command.ts";
 
 interface ContainerFlags {

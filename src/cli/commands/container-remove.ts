@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { ContainerStatus } from "../api-types.ts";
+import type { ContainerStatus } from "../../api/api-types.ts";
 import { CliError } from "../cli-error.ts";
 import type { ApiClient } from "../client.ts";
 import { clientCommand, withClient } from "../client-command.ts";

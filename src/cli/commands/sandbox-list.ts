@@ -1,6 +1,6 @@
 import { Option } from "commander";
 import type { Command } from "commander";
-import type { SandboxStatus } from "../api-types.ts";
+import type { PodSandboxStatus } from "../../api/api-types.ts";
 import { clientCommand, withClient } from "../client-command.ts";
 import { formatAge, formatTable, printJson, shortId } from "../output.ts";
 
@@ -16,7 +16,7 @@ export function addSandboxListCommand(program: Command): void {
     .option("-q, --quiet", "print only their full ids")
     .action((flags: PodsFlags, command: Command) => withClient(command, async ({ client, output }) => {
       const filter = flags.state === undefined ? undefined : { state: flags.state };
-      const { items } = await client.call<{ items: SandboxStatus[] }>("ListPodSandbox", { filter });
+      const { items } = await client.call<{ items: PodSandboxStatus[] }>("ListPodSandbox", { filter });
       items.sort((a, b) => b.createdAt - a.createdAt);
       if (output === "json") return printJson(items);
       if (flags.quiet) return items.forEach((item) => console.log(item.id));

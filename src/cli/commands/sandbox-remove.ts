@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { SandboxStatus } from "../api-types.ts";
+import type { PodSandboxStatus } from "../../api/api-types.ts";
 import { CliError } from "../cli-error.ts";
 import type { ApiClient } from "../client.ts";
 import { clientCommand, withClient } from "../client-command.ts";
@@ -26,14 +26,14 @@ export function addSandboxRemoveCommand(program: Command): void {
       await withClient(command, async ({ client, output }) => {
         const selected = await selectSandboxes(client, prefixes, flags.all === true);
         const byId = new Map(selected.map((sandbox) => [sandbox.id, sandbox]));
-        const remove = (id: string, onPhase: (phase: string) => void) => removePodSandbox(client, byId.get(id) as SandboxStatus, { force: flags.force === true, onPhase });
+        const remove = (id: string, onPhase: (phase: string) => void) => removePodSandbox(client, byId.get(id) as PodSandboxStatus, { force: flags.force === true, onPhase });
         const outcomes = await runSandboxBatch([...byId.keys()], remove, { output, verb: "remove" });
         reportSandboxBatch(outcomes, { output, verb: "remove" });
       });
     });
 }
 
-async function removePodSandbox(client: ApiClient, sandbox: SandboxStatus, options: { force: boolean; onPhase: (phase: string) => void }): Promise<void> {
+async function removePodSandbox(client: ApiClient, sandbox: PodSandboxStatus, options: { force: boolean; onPhase: (phase: string) => void }): Promise<void> {
   if (sandbox.state === "ready") {
     if (!options.force) throw new CliError("it is ready; stop it first (podvisor stopp), or use --force");
     await stopPodSandbox(client, sandbox.id, { onPhase: options.onPhase });

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { Option } from "commander";
 import type { Command } from "commander";
-import type { SandboxConfig } from "../api-types.ts";
+import type { SandboxConfig } from "../../api/api-types.ts";
 import { attempt, CliError } from "../cli-error.ts";
 import { clientCommand, collectKeyValue, withClient } from "../client-command.ts";
 import { printJson } from "../output.ts";
