@@ -131,3 +131,19 @@ describe.each(runtimes)("the socket API of a daemon on %s", (runtime) => {
     expect(result.text).toMatch(/podvisor_stop_phase_duration_seconds_count\{phase="netns-removal"\} \d+/);
   });
 });
+
+describe.each(runtimes)("the daemon's socket group and metrics endpoint on %s", (runtime) => {
+  test("--socket-group widens the socket to 0660, and --metrics-address serves /metrics over HTTP", async () => {
+    const port = 20_000 + Math.floor(Math.random() * 30_000);
+    const daemon = await startDaemonProcess(runtime, ["--socket-group", "0", "--metrics-address", `127.0.0.1:${port}`]);
+    try {
+      expect((await stat(daemon.socket)).mode & 0o777).toBe(0o660);
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toMatch(/# TYPE podvisor_operation_duration_seconds histogram/);
+      expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
+    } finally {
+      expect(await daemon.stop()).toEqual(noLeftovers);
+    }
+  });
+});
