@@ -45,16 +45,16 @@ export function startStops(context: SupervisorContext, records: SandboxRecord[],
 
 function runParallel(context: SupervisorContext, records: SandboxRecord[], options: StopOptions): Map<string, Promise<StopOutcome>> {
   const startedAt = performance.now();
-  const deadlineOf = (id: string) => context.deadlines.get(id) ?? Date.now();
-  const budget = Math.max(0, Math.min(...records.map((r) => deadlineOf(r.id))) - Date.now());
-  const reserve = Math.min(infraReserveMs, budget * infraReserveShare);
+  // The batch's deadline: the earliest of its sandboxes' (a joined stop may lower one meanwhile).
+  const deadline = () => records.reduce((earliest, r) => Math.min(earliest, context.deadlines.get(r.id) ?? Date.now()), Number.POSITIVE_INFINITY);
+  const reserve = Math.min(infraReserveMs, Math.max(0, deadline() - Date.now()) * infraReserveShare);
   const containersStopped = (async () => {
-    const intentDone = await context.store.journalStopIntent(records.map((r) => r.id), Math.min(...records.map((r) => deadlineOf(r.id))));
+    const intentDone = await context.store.journalStopIntent(records.map((r) => r.id), deadline());
     for (const record of records) await journal(context, record, "requested", options, { memoryOnly: true });
     const containers = records.flatMap((record) => context.store.containersOf(record.id));
-    const application = await stopContainers(context, containers.filter((c) => !c.infra), Math.min(...records.map((r) => deadlineOf(r.id))) - reserve);
+    const application = await stopContainers(context, containers.filter((c) => !c.infra), deadline() - reserve);
     const healthy = containers.filter((c) => c.infra && !application.errors.has(c.sandboxId));
-    const infra = await stopContainers(context, healthy, Math.min(...records.map((r) => deadlineOf(r.id))));
+    const infra = await stopContainers(context, healthy, deadline());
     return { application, infra, durationMs: performance.now() - startedAt, intentDone };
   })();
   const stops = new Map(records.map((record) => [record.id, (async () => {
