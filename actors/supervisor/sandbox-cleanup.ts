@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CodedError } from "../../src/actor-system/index.ts";
 import type { SandboxRecord, StopPhase } from "../../src/state/records.ts";
@@ -22,7 +23,7 @@ const steps: Step[] = [
   { name: "storage-unmount", phase: "storage-unmounted", bestEffort: true, run: unmountContainerStorage },
   { name: "network-teardown", phase: "network-down", run: teardownNetwork },
   { name: "netns-removal", phase: "netns-removed", run: removeNamespace },
-  { name: "selinux-label-release", run: async () => "skipped: SELinux is not enabled on this host; no label was taken" },
+  { name: "selinux-label-release", run: releaseLabel },
   { name: "shm-unmount", phase: "shm-unmounted", run: unmountSandboxShm },
   { name: "sandbox-storage-stop", run: async () => "skipped: the sandbox has no storage of its own beyond its directory" },
   { name: "cgroup-removal", run: async (context, record) => (await context.hostWork.removeCgroup(record.cgroupPath), "done") },
@@ -47,9 +48,10 @@ export async function cleanupSandboxHost(
       if (result !== "done") report.skipped[step.name] = result.slice("skipped: ".length);
     } catch (error) {
       if (!step.bestEffort) {
-        throw new CodedError("HOST_CLEANUP_FAILED", `Cannot stop pod sandbox ${record.id}: ${step.name} failed: ${(error as Error).message}`, {
+        // The sandbox stays not-stopped; every step is idempotent, so the caller retries the stop.
+        throw new CodedError("STOP_INCOMPLETE", `Cannot stop pod sandbox ${record.id}: ${step.name} failed: ${(error as Error).message}; retry the stop`, {
           cause: error,
-          details: { podSandboxId: record.id, step: step.name },
+          details: { podSandboxId: record.id, step: step.name, reason: (error as { code?: string }).code },
         });
       }
       report.warnings.push(`${step.name}: ${(error as Error).message}`);
@@ -69,6 +71,13 @@ async function unmountContainerStorage(context: SupervisorContext, record: Sandb
   const problems = outcomes.filter((outcome) => outcome.status === "rejected");
   if (problems.length > 0) throw new Error(`${problems.length} rootfs could not be unmounted: ${(problems[0] as PromiseRejectedResult).reason.message}`);
   return "done";
+}
+
+async function releaseLabel(): Promise<StepResult> {
+  // podvisor takes no SELinux (MCS) label when it runs a sandbox, so there is none to release.
+  return existsSync("/sys/fs/selinux/enforce")
+    ? "skipped: podvisor takes no SELinux label yet (SELinux is enabled here)"
+    : "skipped: SELinux is not enabled on this host; no label was taken";
 }
 
 async function teardownNetwork(_context: SupervisorContext, record: SandboxRecord): Promise<StepResult> {

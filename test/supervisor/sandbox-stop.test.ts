@@ -180,7 +180,7 @@ describe("stopPodSandbox()", () => {
       await execa("umount", [status.shmPath as string]);
       await rm(status.shmPath as string, { recursive: true });
       await symlink(outside, status.shmPath as string);
-      await expect(t.supervisor.stopPodSandbox(id)).rejects.toMatchObject({ code: "HOST_CLEANUP_FAILED" });
+      await expect(t.supervisor.stopPodSandbox(id)).rejects.toMatchObject({ code: "STOP_INCOMPLETE", details: { step: "shm-unmount", reason: "PERMISSION_DENIED" } });
       expect(await isMounted(outside)).toBe(true);
       expect(t.supervisor.podSandboxStatus(id).state).toBe("ready");
       await rm(status.shmPath as string);
