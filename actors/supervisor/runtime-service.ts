@@ -6,6 +6,7 @@
 import type { ActorSystem, MainThreadService } from "../../src/actor-system/index.ts";
 import { getLogger } from "../../src/log/logger.ts";
 import { raceSignals } from "../../src/actor-system/race.ts";
+import { Limiter } from "../../src/host/host-batcher.ts";
 import type { ContainerState, RuntimeBackend } from "../../src/runtime/runtime-backend.ts";
 import type { ContainerMessage, RuntimeRequest, WaitStoppedResult } from "../protocol.ts";
 import type { StopDeadlines } from "./stop-deadlines.ts";
@@ -15,6 +16,8 @@ const log = getLogger("supervisor:runtime");
 export function runtimeService(backend: RuntimeBackend, system: ActorSystem, deadlines: StopDeadlines): MainThreadService {
   /** One watch per running container, shared by its exit report and every wait for its stop. */
   const watches = new Map<string, Promise<ContainerState>>();
+  /** Kills in flight at once: each opens a `cgroup.kill`; 40,000 at once ran out of descriptors. */
+  const kills = new Limiter(256);
   return async (message) => {
     const request = message as RuntimeRequest;
     switch (request.op) {
@@ -26,7 +29,7 @@ export function runtimeService(backend: RuntimeBackend, system: ActorSystem, dea
       case "signal":
         return backend.signal(request.id, request.signal as NodeJS.Signals);
       case "kill-all":
-        return backend.killAll(request.id);
+        return kills.run(() => backend.killAll(request.id));
       case "wait-stopped":
         return waitStopped(backend, deadlines, request, watches.get(request.id));
     }

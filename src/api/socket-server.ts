@@ -84,12 +84,17 @@ export async function startSocketServer(options: SocketServerOptions): Promise<S
 function serveConnection(socket: net.Socket, dispatcher: RpcDispatcher, service: PodService, limits: Required<Omit<SocketServerOptions, "path" | "service" | "socketGroupId">>): void {
   const reader = new LineReader(limits.maxLineBytes);
   let inFlight = 0;
+  let draining = false;
   const send = (message: unknown) => {
     if (socket.destroyed || !socket.writable) return;
     // A client that reads nothing: stop reading its requests until it drains what it was sent.
-    if (!socket.write(`${JSON.stringify(message)}\n`)) {
+    if (!socket.write(`${JSON.stringify(message)}\n`) && !draining) {
+      draining = true;
       socket.pause();
-      socket.once("drain", () => inFlight < limits.maxInFlight && socket.resume());
+      socket.once("drain", () => {
+        draining = false;
+        if (inFlight < limits.maxInFlight) socket.resume();
+      });
     }
   };
   const context = { service, notify: (method: string, params: unknown) => send({ jsonrpc: "2.0", method, params }) };
