@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
+import { waitForSocket } from "../../src/api/socket-probe.ts";
 import { ApiClient } from "../../src/cli/client.ts";
 import { percentile } from "../stats.ts";
 import { probeProcess } from "./daemon-probe.ts";
@@ -47,7 +47,7 @@ export async function measurePodvisor(options: TeardownOptions): Promise<Podviso
   const [file, argv] = options.runtime === "node" ? ["node", args] : ["deno", ["run", "-A", ...args]];
   const daemon = execa(file, argv as string[], { preferLocal: true, reject: false, stdio: ["ignore", "ignore", "inherit"] });
   try {
-    await waitForSocket(socket);
+    await waitForSocket(socket, { timeoutMs: 60_000 });
     const client = await ApiClient.connect(socket);
     const setupStartedAt = performance.now();
     await runSandboxes(client, options);
@@ -116,18 +116,4 @@ async function runSandboxes(client: ApiClient, options: TeardownOptions): Promis
       }
     }
   }));
-}
-
-async function waitForSocket(socket: string): Promise<void> {
-  const deadlineAt = Date.now() + 60_000;
-  while (Date.now() < deadlineAt) {
-    const up = await new Promise<boolean>((resolve) => {
-      const probe = net.connect(socket);
-      probe.once("connect", () => (probe.destroy(), resolve(true)));
-      probe.once("error", () => resolve(false));
-    });
-    if (up) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`Cannot benchmark: the daemon did not serve ${socket} within 60 s`);
 }

@@ -6,6 +6,7 @@ import { rpcError } from "./api-errors.ts";
 import { LineReader } from "./line-reader.ts";
 import type { PodService } from "./pod-service.ts";
 import { RpcDispatcher } from "./rpc-dispatcher.ts";
+import { canConnect } from "./socket-probe.ts";
 
 const log = getLogger("api:socket");
 
@@ -132,15 +133,7 @@ function serveConnection(socket: net.Socket, dispatcher: RpcDispatcher, service:
 }
 
 async function removeStaleSocket(path: string): Promise<void> {
-  const live = await new Promise<boolean>((resolve) => {
-    const probe = net.connect(path);
-    probe.once("connect", () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once("error", () => resolve(false));
-  });
-  if (live) throw new Error(`Cannot serve on ${path}: another daemon is answering there`);
+  if (await canConnect(path)) throw new Error(`Cannot serve on ${path}: another daemon is answering there`);
   await unlink(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== "ENOENT") throw error;
   });

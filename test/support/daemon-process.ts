@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import type { ResultPromise } from "execa";
+import { waitForSocket } from "../../src/api/socket-probe.ts";
 import { findHostLeftovers } from "../../src/host/leftovers.ts";
 import type { HostLeftovers } from "../../src/host/leftovers.ts";
 import { commandFor } from "./runtimes.ts";
@@ -26,7 +27,9 @@ export async function startDaemonProcess(runtime: Runtime, extraArgs: string[] =
   const socket = join(root, "api.sock");
   const [file, args] = commandFor(runtime, cli, ["daemon", "--root", root, "--socket", socket, "--workers", "2", "--stop-timeout", "2", ...extraArgs]);
   const child = execa(file, args, { preferLocal: true, reject: false, env: { PODVISOR_LOG_LEVEL: "warn" }, stdin: "ignore" });
-  await waitForSocket(socket, child);
+  let exited = false;
+  void child.then(() => (exited = true));
+  await waitForSocket(socket, { timeoutMs: 30_000, gaveUp: () => (exited ? "The daemon exited before serving its socket" : undefined) });
   return {
     runtime,
     root,
@@ -42,29 +45,6 @@ export async function startDaemonProcess(runtime: Runtime, extraArgs: string[] =
       return leftovers;
     },
   };
-}
-
-async function waitForSocket(socket: string, child: ResultPromise): Promise<void> {
-  const deadlineAt = Date.now() + 30_000;
-  let exited = false;
-  void child.then(() => (exited = true));
-  for (;;) {
-    if (exited) throw new Error(`The daemon exited before serving: ${(await child).stderr}`);
-    if (await canConnect(socket)) return;
-    if (Date.now() > deadlineAt) throw new Error("The daemon did not serve its socket within 30 s");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-function canConnect(socket: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = net.connect(socket);
-    probe.once("connect", () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once("error", () => resolve(false));
-  });
 }
 
 /** A raw JSON-RPC client on one connection: send lines, read lines. */
