@@ -95,7 +95,9 @@ function runSequential(context: SupervisorContext, records: SandboxRecord[], dea
 async function finishSandbox(context: SupervisorContext, record: SandboxRecord, results: ContainersStopped[], containersMs: number, startedAt: number, options: StopOptions): Promise<StopOutcome> {
   const errors = results.flatMap((result) => result.errors.get(record.id) ?? []);
   if (errors.length > 0) throw new StopIncompleteError(record.id, errors);
-  await journal(context, record, "containers-stopped", options);
+  // The containers' own records (durable, each written before its acknowledgement) already say they
+  // stopped; the sandbox's phase reaches the disk with "stopped".
+  await journal(context, record, "containers-stopped", options, { memoryOnly: true });
   // The host steps are idempotent: their phases are kept in memory (status shows them) and reach
   // the disk with the next durable write; a crash between only redoes them.
   const cleanup = await cleanupSandboxHost(context, record, (phase) => journal(context, record, phase, options, { memoryOnly: true }));
@@ -112,8 +114,8 @@ async function finishSandbox(context: SupervisorContext, record: SandboxRecord, 
 
 /**
  * Journals the phase a stop has reached, with its absolute deadline, before going on: durably for
- * the phases a restart needs ("containers-stopped", "stopped"; "requested" is in the batch's
- * intent entry), in memory for the idempotent host steps between them.
+ * "stopped" ("requested" is in the batch's intent entry, and each container's record says it
+ * stopped), in memory for the idempotent steps between, which a restart would redo.
  */
 async function journal(context: SupervisorContext, record: SandboxRecord, phase: StopPhase, options: StopOptions, write: { memoryOnly?: boolean } = {}): Promise<void> {
   record.stop = { phase, deadlineAt: context.deadlines.get(record.id) ?? Date.now(), requestedAt: record.stop?.requestedAt ?? Date.now() };
