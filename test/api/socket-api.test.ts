@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { RawClient, startDaemonProcess } from "../support/daemon-process.ts";
 import type { DaemonProcess } from "../support/daemon-process.ts";
@@ -36,11 +36,14 @@ describe.each(runtimes)("the socket API of a daemon on %s", (runtime) => {
     const { result: run } = await client.call("RunPodSandbox", { config: { name: "web", labels: { app: "web" } } });
     const podSandboxId = run.podSandboxId as string;
     const ids: string[] = [];
-    for (const [name, command] of [["a", ["sleep", "1000"]], ["b", ["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"]]] as const) {
+    for (const [name, command] of [["a", ["sleep", "1000"]], ["b", ["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"]]] as const) {
       const { result } = await client.call("CreateContainer", { podSandboxId, config: { name, command } });
       ids.push(result.containerId);
       expect(await client.call("StartContainer", { containerId: result.containerId })).toMatchObject({ result: {} });
     }
+    // b ignores SIGTERM only once its trap is set: wait for it to say so in its log.
+    const { result: b0 } = await client.call("ContainerStatus", { containerId: ids[1] });
+    await expect.poll(() => readFile(b0.status.logPath, "utf8").catch(() => ""), { timeout: 10_000 }).toContain("ready");
     const { result: list } = await client.call("ListContainers", { filter: { podSandboxId, state: "running" } });
     expect(list.items.map((item: { name: string }) => item.name).sort()).toEqual(["a", "b", "infra"]);
     const requestId = 4242;
