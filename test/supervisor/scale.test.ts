@@ -36,11 +36,13 @@ test("1,000 sandboxes × 3 containers run, then stop all at once under one deadl
   const poll = (async () => {
     const someId = t.supervisor.listPodSandbox()[0].id;
     while (polling) {
-      const askedAt = performance.now();
+      // From when the question is due to when it is answered: the event loop's delay is included,
+      // as a client would see it (the calls themselves read memory and take microseconds).
+      const dueAt = performance.now() + 10;
+      await new Promise((resolve) => setTimeout(resolve, 10));
       t.supervisor.podSandboxStatus(someId);
       t.supervisor.listPodSandbox({ state: "ready" });
-      statusMs.push(performance.now() - askedAt);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      statusMs.push(performance.now() - dueAt);
     }
   })();
   const stopStartedAt = performance.now();
