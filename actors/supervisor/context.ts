@@ -1,5 +1,6 @@
 import type { ActorSystem } from "../../src/actor-system/index.ts";
 import type { RuntimeBackend } from "../../src/runtime/runtime-backend.ts";
+import type { StopRequestOptions } from "../../src/api/pod-service.ts";
 import type { Metrics } from "../../src/metrics/metrics.ts";
 import type { StateStore } from "../../src/state/state-store.ts";
 import type { HostWork } from "./host-work.ts";
@@ -35,13 +36,8 @@ export interface StopOutcome {
   warnings: string[];
 }
 
-/** A timeout (relative) or a deadline (absolute); the deadline wins when both are given. */
-export interface StopOptions {
-  timeoutMs?: number;
-  deadlineAt?: number;
-  /** Called with each phase the stop reaches (for progress notifications). */
-  onProgress?: (progress: { podSandboxId: string; phase: string }) => void;
-}
+/** A timeout (relative) or a deadline (absolute), as the API takes them; the deadline wins. */
+export type StopOptions = StopRequestOptions;
 
 export const defaultStopTimeoutMs = 10_000;
 

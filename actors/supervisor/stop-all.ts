@@ -1,22 +1,19 @@
 import { toErrorData } from "../../src/actor-system/index.ts";
-import type { ErrorData } from "../../src/actor-system/index.ts";
+import type { SandboxStopResult } from "../../src/api/api-types.ts";
+import type { BatchStopOptions } from "../../src/api/pod-service.ts";
 import { getLogger } from "../../src/log/logger.ts";
 import type { SandboxRecord } from "../../src/state/records.ts";
-import type { StopOptions, SupervisorContext } from "./context.ts";
+import type { SupervisorContext } from "./context.ts";
 import { resolveDeadline } from "./context.ts";
 import { validateId } from "./ids.ts";
 import { startStops } from "./stop-run.ts";
 
 const log = getLogger("supervisor:stop");
 
-export interface StopAllResult {
-  podSandboxId: string;
-  ok: boolean;
-  error?: ErrorData;
-  durationMs: number;
-  phases: Record<string, number>;
-  warnings?: string[];
-}
+/** One sandbox's outcome (the API's `SandboxStopResult`). */
+export type StopAllResult = SandboxStopResult;
+
+export type { BatchStopOptions };
 
 /**
  * Stops many sandboxes under one absolute deadline (`StopPodSandboxes`), or all of them: every
@@ -26,7 +23,7 @@ export interface StopAllResult {
 export async function stopPodSandboxes(
   context: SupervisorContext,
   target: { ids: string[] } | { all: true },
-  options: StopOptions & { onStart?: (total: number) => void; onDone?: (result: StopAllResult) => void } = {},
+  options: BatchStopOptions = {},
 ): Promise<StopAllResult[]> {
   const deadlineAt = resolveDeadline(options);
   const ids = "all" in target

@@ -26,7 +26,7 @@ import { stopPodSandbox } from "./sandbox-stop.ts";
 import { containerStatus, listContainers, listPodSandbox, podSandboxStatus } from "./status.ts";
 import type { ContainerStatus, PodSandboxStatus } from "./status.ts";
 import { stopPodSandboxes } from "./stop-all.ts";
-import type { StopAllResult } from "./stop-all.ts";
+import type { BatchStopOptions, StopAllResult } from "./stop-all.ts";
 import { StopDeadlines } from "./stop-deadlines.ts";
 
 const log = getLogger("supervisor");
@@ -154,7 +154,7 @@ export class Supervisor {
   }
 
   /** Stops many sandboxes (or all) under one absolute deadline; reports each one's outcome. */
-  stopPodSandboxes(target: { ids: string[] } | { all: true }, options?: StopOptions & { onStart?: (total: number) => void; onDone?: (result: StopAllResult) => void }): Promise<StopAllResult[]> {
+  stopPodSandboxes(target: { ids: string[] } | { all: true }, options?: BatchStopOptions): Promise<StopAllResult[]> {
     return this.#time("stop_pod_sandboxes", () => stopPodSandboxes(this.#context, target, options));
   }
 

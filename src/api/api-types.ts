@@ -11,3 +11,13 @@ export type PodSandboxStatus = Omit<SandboxRecord, "dir" | "netnsName">;
 
 /** `ContainerStatus`'s `status`, and each item of `ListContainers` (`infra` marks the pause container). */
 export type ContainerStatus = Omit<ContainerRecord, "sandboxId" | "dir"> & { podSandboxId: string };
+
+/** One sandbox's outcome in `StopPodSandboxes`. */
+export interface SandboxStopResult {
+  podSandboxId: string;
+  ok: boolean;
+  error?: { code: string; message: string; details?: unknown };
+  durationMs: number;
+  phases: Record<string, number>;
+  warnings?: string[];
+}

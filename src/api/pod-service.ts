@@ -2,11 +2,19 @@
  * What the API needs from the daemon: the supervisor's verbs. Declared here so that the API does
  * not depend on the actors (the daemon hands it the supervisor, which has this shape).
  */
+import type { SandboxStopResult } from "./api-types.ts";
+
+/** A stop's time budget (`deadlineAt` wins over `timeoutMs`), and a hook for each phase reached. */
 export interface StopRequestOptions {
   timeoutMs?: number;
   deadlineAt?: number;
   onProgress?: (progress: { podSandboxId: string; phase: string }) => void;
 }
+
+export type { SandboxStopResult };
+
+/** Options of a batch stop: the stop's, plus hooks for progress. */
+export type BatchStopOptions = StopRequestOptions & { onStart?: (total: number) => void; onDone?: (result: SandboxStopResult) => void };
 
 export interface PodService {
   runPodSandbox(config: unknown): Promise<string>;
@@ -22,16 +30,8 @@ export interface PodService {
   listContainers(filter?: { podSandboxId?: string; state?: "created" | "running" | "exited" }): object[];
   stopPodSandboxes(
     target: { ids: string[] } | { all: true },
-    options?: StopRequestOptions & { onStart?: (total: number) => void; onDone?: (result: SandboxStopResult) => void },
+    options?: BatchStopOptions,
   ): Promise<SandboxStopResult[]>;
   metricsText(): Promise<string>;
 }
 
-/** One sandbox's outcome in a batch stop. */
-export interface SandboxStopResult {
-  podSandboxId: string;
-  ok: boolean;
-  error?: { code: string; message: string; details?: unknown };
-  durationMs: number;
-  phases: Record<string, number>;
-}
