@@ -18,8 +18,12 @@ describe.each(runtimes)("the podvisor CLI's errors on %s", (runtime) => {
 
   test("an unknown id or an ambiguous prefix is a one-line error naming it", async () => {
     // Containers until two ids share their first character (ids are random: about 8 on average).
+    // The sandbox's infra container counts too: the CLI resolves prefixes against every container.
+    const listed = await call<{ items: { id: string }[] }>(fixture.api, "ListContainers", {});
+    const existing = listed.items.map((item) => item.id);
     const ids: string[] = [];
-    while (new Set(ids.map((id) => id[0])).size === ids.length) {
+    const firstChars = () => [...existing, ...ids].map((id) => id[0]);
+    while (new Set(firstChars()).size === existing.length + ids.length) {
       const { containerId } = await call(fixture.api, "CreateContainer", { podSandboxId, config: { name: `c${ids.length}`, command: ["true"] } });
       ids.push(containerId);
     }
