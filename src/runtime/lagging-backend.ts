@@ -118,7 +118,8 @@ export class LaggingBackend implements RuntimeBackend {
     this.#watches.delete(id);
   }
 
-  async adopt(spec: ContainerSpec, _record: AdoptionRecord): Promise<ContainerState> {
-    throw errors.notImplemented(`adopt container "${spec.id}"`, this.name);
+  /** Adopts through the inner backend; the lag applies to its later report of "stopped". */
+  adopt(spec: ContainerSpec, record: AdoptionRecord): Promise<ContainerState> {
+    return this.#inner.adopt(spec, record);
   }
 }

@@ -1,11 +1,13 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { CodedError } from "../actor-system/errors.ts";
 import { cgroupPids, createCgroup, isPopulated, killCgroup } from "../host/cgroup.ts";
 import { removeCgroup } from "../host/cgroup-remove.ts";
+import { resolveCgroupPath } from "../host/cgroup-path.ts";
 import { waitForCgroupEmpty } from "../host/cgroup-wait.ts";
 import { getLogger } from "../log/logger.ts";
 import * as group from "./process-group.ts";
+import { AdoptedProcess } from "./process-adopted.ts";
 import { MainProcess } from "./process-main.ts";
 import type { AdoptionRecord, ContainerSpec, ContainerState, RuntimeBackend, StartResult } from "./runtime-backend.ts";
 import type { WaitForStoppedOptions } from "./runtime-backend.ts";
@@ -28,7 +30,8 @@ interface Container {
   /** The cgroup's absolute directory; undefined when the container is a process group instead. */
   cgroupDir?: string;
   starting?: boolean;
-  main?: MainProcess;
+  /** Our own child, or a process an earlier daemon started (adopted after a restart). */
+  main?: MainProcess | AdoptedProcess;
 }
 
 /**
@@ -93,7 +96,7 @@ export class ProcessBackend implements RuntimeBackend {
   async signal(id: string, signal?: NodeJS.Signals): Promise<void> {
     const { main, spec } = this.#get(id);
     if (main === undefined) throw errors.failedPrecondition(`Cannot signal container "${id}": it was never started`, id);
-    main.signal(signal ?? spec.stopSignal ?? "SIGTERM");
+    await main.signal(signal ?? spec.stopSignal ?? "SIGTERM");
   }
 
   async killAll(id: string): Promise<void> {
@@ -101,7 +104,7 @@ export class ProcessBackend implements RuntimeBackend {
     if (main === undefined) return;
     if (cgroupDir === undefined) return group.killProcessGroup(main.pid);
     await killCgroup(spec.cgroupPath);
-    main.signal("SIGKILL"); // it may not have joined its cgroup yet; before it has, it has forked nothing
+    await main.signal("SIGKILL"); // it may not have joined its cgroup yet; before it has, it has forked nothing
   }
 
   async state(id: string): Promise<ContainerState> {
@@ -140,11 +143,30 @@ export class ProcessBackend implements RuntimeBackend {
     if (container === undefined) return;
     if ((await this.state(id)).status === "running") throw errors.failedPrecondition(`Cannot delete container "${id}": it is running`, id);
     if (container.cgroupDir !== undefined) await removeCgroup(container.spec.cgroupPath);
+    if (container.main instanceof AdoptedProcess) container.main.release();
     this.#containers.delete(id);
   }
 
-  async adopt(spec: ContainerSpec, _record: AdoptionRecord): Promise<ContainerState> {
-    throw errors.notImplemented(`adopt container "${spec.id}"`, this.name);
+  /**
+   * Finds a container an earlier daemon process started through its cgroup (see `process-adopted.ts`
+   * for why that is safe against pid reuse). A container that ran as a process group (no cgroup)
+   * cannot be told apart from a reused pid: it is reported stopped, its exit status unknown, and
+   * whatever still runs in its group is left alone — said in the log.
+   */
+  async adopt(spec: ContainerSpec, record: AdoptionRecord): Promise<ContainerState> {
+    validateContainerSpec(spec);
+    if (this.#containers.has(spec.id)) throw new CodedError("ALREADY_EXISTS", `Cannot adopt container "${spec.id}": it exists already`);
+    const cgroupDir = await resolveCgroupPath(spec.cgroupPath);
+    const gone: ContainerState = { status: "stopped", pid: record.pid, startedAt: record.startedAt, finishedAt: Date.now(), exitCodeUnknown: true };
+    const hasCgroup = !this.#forceProcessGroup && (await stat(cgroupDir).then(() => true, () => false));
+    if (!hasCgroup) {
+      log.warn("Cannot adopt a container without a cgroup: reported stopped, exit status unknown", { id: spec.id, pid: record.pid });
+      return gone;
+    }
+    if (!(await isPopulated(spec.cgroupPath))) return gone;
+    const main = new AdoptedProcess({ pid: record.pid, startedAt: record.startedAt, cgroupPath: spec.cgroupPath, cgroupDir });
+    this.#containers.set(spec.id, { spec, cgroupDir, starting: true, main });
+    return this.state(spec.id);
   }
 
   #get(id: string): Container {

@@ -11,6 +11,8 @@ export interface Exit {
   signal?: NodeJS.Signals;
   /** Epoch ms. */
   finishedAt: number;
+  /** The process was not our child (adopted after a restart): how it ended cannot be known. */
+  exitCodeUnknown?: boolean;
 }
 
 /**

@@ -48,6 +48,11 @@ export interface ContainerState {
   signal?: NodeJS.Signals;
   /** When the main process exited, epoch ms. */
   finishedAt?: number;
+  /**
+   * Set when the exit status cannot be known: the container was adopted after a restart, and its
+   * main process was not this daemon's child (see `process-adopted.ts`).
+   */
+  exitCodeUnknown?: boolean;
 }
 
 export interface StartResult {
@@ -101,11 +106,11 @@ export interface RuntimeBackend {
   /** Forgets a created or stopped container and removes its cgroup. Unknown id is success. */
   delete(id: string): Promise<void>;
   /**
-   * NOT IMPLEMENTED YET in any backend: re-attaches to a container that an earlier daemon process
-   * started (after a restart). Every backend rejects with code `NOT_IMPLEMENTED`.
-   * Design note: an adopted process is no longer our child, so its exit status cannot be collected
-   * from its own exit; adoption will need the cgroup (for liveness) plus a holder of the status
-   * (a per-container shim, like conmon) to keep "exit codes are never lost".
+   * Re-attaches to a container that an earlier daemon process started (after a restart), found
+   * through its cgroup — never by its pid alone, which may have been reused. Resolves with its state:
+   * "running" while any of its processes lives, else "stopped" with `exitCodeUnknown` (the status
+   * went to the earlier daemon, its parent). From then on every other call works on it as on a
+   * container this backend started. The process backend adopts; the lagging one delegates.
    */
   adopt(spec: ContainerSpec, record: AdoptionRecord): Promise<ContainerState>;
 }

@@ -59,9 +59,4 @@ describe("LaggingBackend", () => {
     expect((await never.state(spec.id)).status).toBe("running");
     await never.delete(spec.id);
   });
-
-  test("adoption is refused as not implemented", async () => {
-    const spec = await h.create(["true"]);
-    await expect(lagging.adopt(spec, { pid: 1, startedAt: 0 })).rejects.toMatchObject({ code: "NOT_IMPLEMENTED" });
-  });
 });

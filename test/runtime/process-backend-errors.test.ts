@@ -49,12 +49,4 @@ describe("ProcessBackend refusals", () => {
     await h.backend.signal(id, "SIGTERM"); // exited already: success, and no stray signal
     await h.backend.delete(id);
   });
-
-  test("adoption is refused as not implemented", async () => {
-    const spec = await h.create(["true"]);
-    await expect(h.backend.adopt(spec, { pid: 1, startedAt: 0 })).rejects.toMatchObject({
-      code: "NOT_IMPLEMENTED",
-      message: `Cannot adopt container "${spec.id}": not implemented yet in the process runtime`,
-    });
-  });
 });

@@ -1,0 +1,72 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { waitForCgroupEmpty } from "../host/cgroup-wait.ts";
+import { isNotFound } from "../host/cgroup-fs.ts";
+import type { Exit } from "./process-main.ts";
+
+/** Why an adopted container's exit status is unknown: said in its record and its status. */
+export const unknownExitMessage =
+  "its main process was started by an earlier daemon process, so its exit status could not be collected";
+
+/**
+ * A container's main process that an earlier daemon process started, found again after a restart
+ * (`--live-restore`, or a crash). It is no longer our child, so:
+ *
+ * - it is found and signalled through its cgroup, never by pid alone: a pid is signalled only while
+ *   it is listed in the container's own `cgroup.procs`. A pid reused by an unrelated process cannot be
+ *   there — a process enters a cgroup only by being moved or by forking inside it, and podvisor moves
+ *   nothing into a container's cgroup after start. (What is left: the few microseconds between reading
+ *   `cgroup.procs` and `kill(2)`, which only a pidfd would close; Node and Deno have none.)
+ * - it "exits" when its cgroup is empty, and its exit status is unknown: the kernel gives it to the
+ *   parent only, and the parent was the earlier daemon. The record says so (`exitCodeUnknown`); it
+ *   never says "running" for a container that is gone. Keeping the status across restarts needs a
+ *   per-container holder of it (a shim, like conmon); podvisor has none yet.
+ */
+export class AdoptedProcess {
+  readonly pid: number;
+  readonly startedAt: number;
+  /** Resolves once nothing is left in the container's cgroup; never rejects. */
+  readonly exited: Promise<Exit>;
+  #exit: Exit | undefined;
+  #cgroupDir: string;
+  #watch = new AbortController();
+
+  constructor(options: { pid: number; startedAt: number; cgroupPath: string; cgroupDir: string }) {
+    this.pid = options.pid;
+    this.startedAt = options.startedAt;
+    this.#cgroupDir = options.cgroupDir;
+    this.exited = waitForCgroupEmpty(options.cgroupPath, { signal: this.#watch.signal }).then(
+      () => (this.#exit = { finishedAt: Date.now(), exitCodeUnknown: true }),
+      () => new Promise<Exit>(() => {}), // released: nobody waits any more
+    );
+  }
+
+  get exit(): Exit | undefined {
+    return this.#exit;
+  }
+
+  /** Sends a signal to the main process while it is still in the container's cgroup; else a no-op. */
+  async signal(signal: NodeJS.Signals): Promise<void> {
+    if (this.#exit !== undefined || !(await this.#inCgroup())) return;
+    try {
+      process.kill(this.pid, signal);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "ESRCH") throw error;
+    }
+  }
+
+  /** Stops watching the cgroup (the container is forgotten). */
+  release(): void {
+    this.#watch.abort();
+  }
+
+  async #inCgroup(): Promise<boolean> {
+    try {
+      const procs = await readFile(join(this.#cgroupDir, "cgroup.procs"), "utf8");
+      return procs.split("\n").includes(String(this.pid));
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Adoption after a restart. The "earlier daemon" is the harness's backend, the "next daemon" a fresh
+ * ProcessBackend in the same test process: it knows the containers only through their specs and the
+ * pid and start time in their records, exactly as a restarted daemon does.
+ */
+import { execa } from "execa";
+import { describe, expect, onTestFinished, test } from "vitest";
+import { ProcessBackend } from "../../src/runtime/process-backend.ts";
+import type { ContainerSpec } from "../../src/runtime/runtime-backend.ts";
+import { isPopulated } from "../../src/host/cgroup.ts";
+import { isLive } from "./runtime-fixtures.ts";
+import { useRuntimeHarness } from "./runtime-harness.ts";
+
+const deadline = () => AbortSignal.timeout(10_000);
+
+describe("ProcessBackend adoption", () => {
+  const h = useRuntimeHarness(() => new ProcessBackend());
+
+  /** A fresh backend, as after a restart; its containers are forgotten when the test ends. */
+  function nextDaemon(): ProcessBackend {
+    const next = new ProcessBackend();
+    const adopted: string[] = [];
+    const adopt = next.adopt.bind(next);
+    next.adopt = (spec, record) => (adopted.push(spec.id), adopt(spec, record));
+    onTestFinished(async () => {
+      for (const id of adopted) {
+        await next.killAll(id).catch(() => {});
+        await next.waitForStopped(id, { signal: deadline() }).catch(() => {});
+        await next.delete(id);
+      }
+    });
+    return next;
+  }
+
+  async function runWithSpec(command: string[]): Promise<{ spec: ContainerSpec; pid: number; startedAt: number }> {
+    const spec = await h.create(command);
+    const started = await h.backend.start(spec.id);
+    // The command enters its cgroup a moment after it is spawned (see process-wrapper.ts).
+    await expect.poll(() => isPopulated(spec.cgroupPath)).toBe(true);
+    return { spec, ...started };
+  }
+
+  test("a running container is adopted through its cgroup: signalled, killed with its children, and seen to stop", async () => {
+    const { spec, pid, startedAt } = await runWithSpec(["sh", "-c", "sleep 1000 & trap '' TERM; echo ready; while :; do sleep 0.1; done"]);
+    const next = nextDaemon();
+    expect(await next.adopt(spec, { pid, startedAt })).toEqual({ status: "running", pid, startedAt });
+    await next.signal(spec.id, "SIGTERM"); // ignored by the shell
+    expect(await isLive(pid)).toBe(true);
+    const pids = await next.pids(spec.id);
+    expect(pids.length).toBeGreaterThanOrEqual(2);
+    await next.killAll(spec.id);
+    const stopped = await next.waitForStopped(spec.id, { signal: deadline() });
+    expect(stopped).toMatchObject({ status: "stopped", pid, exitCodeUnknown: true });
+    expect(stopped.exitCode).toBeUndefined();
+    for (const child of pids) expect(await isLive(child)).toBe(false);
+  });
+
+  test("a container that exited while no daemon watched is reported stopped, its exit status unknown", async () => {
+    const { spec, pid, startedAt } = await runWithSpec(["sleep", "1000"]);
+    await h.backend.signal(spec.id, "SIGTERM");
+    await h.backend.waitForStopped(spec.id, { signal: deadline() });
+    const adopted = await new ProcessBackend().adopt(spec, { pid, startedAt });
+    expect(adopted).toMatchObject({ status: "stopped", pid, exitCodeUnknown: true });
+  });
+
+  test("a reused pid is never signalled: only a pid listed in the container's own cgroup is", async () => {
+    const { spec, startedAt } = await runWithSpec(["sleep", "1000"]);
+    // An unrelated process holds the pid the record names (as if the pid had been reused).
+    const stranger = execa("sleep", ["1000"], { reject: false });
+    onTestFinished(async () => void (stranger.kill("SIGKILL"), await stranger));
+    const next = nextDaemon();
+    await next.adopt(spec, { pid: stranger.pid as number, startedAt });
+    await next.signal(spec.id, "SIGTERM");
+    await next.killAll(spec.id);
+    await next.waitForStopped(spec.id, { signal: deadline() });
+    expect(await isLive(stranger.pid as number)).toBe(true);
+  });
+
+  test("adopting an id it knows already is refused", async () => {
+    const { spec, pid, startedAt } = await runWithSpec(["sleep", "1000"]);
+    await expect(h.backend.adopt(spec, { pid, startedAt })).rejects.toMatchObject({ code: "ALREADY_EXISTS" });
+  });
+});
