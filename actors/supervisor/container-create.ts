@@ -4,6 +4,7 @@ import { CodedError } from "../../src/actor-system/index.ts";
 import { mountRootfs, unmountRootfs } from "../../src/host/rootfs.ts";
 import type { ContainerRecord } from "../../src/state/records.ts";
 import type { SandboxMessage } from "../protocol.ts";
+import { containerSpec } from "./container-spec.ts";
 import type { SupervisorContext } from "./context.ts";
 import { newId } from "./ids.ts";
 import { findSandbox } from "./lookup.ts";
@@ -35,20 +36,8 @@ export async function createContainer(context: SupervisorContext, sandboxId: str
     createdAt: Date.now(),
   };
   try {
-    const rootfs = normalized.rootfs === undefined
-      ? undefined
-      : await mountRootfs({ lowerDir: normalized.rootfs, containerDir: dir, root: context.root });
-    await context.backend.create({
-      id,
-      command: record.command,
-      env: record.env,
-      cwd: record.cwd,
-      logPath: record.logPath,
-      cgroupPath: record.cgroupPath,
-      netnsPath: sandbox.netnsPath,
-      rootfsDir: rootfs?.mergedDir,
-      stopSignal: record.stopSignal as NodeJS.Signals,
-    });
+    if (normalized.rootfs !== undefined) await mountRootfs({ lowerDir: normalized.rootfs, containerDir: dir, root: context.root });
+    await context.backend.create(containerSpec(record, sandbox));
     await context.store.saveContainer(record);
     const message: SandboxMessage = { type: "sandbox.add-container", record };
     await context.system.ask(sandboxId, message, { deadlineAt: Date.now() + actorCallMs });

@@ -5,7 +5,8 @@ import { killCgroup } from "../../src/host/cgroup.ts";
 import { waitForCgroupEmpty } from "../../src/host/cgroup-wait.ts";
 import { getLogger } from "../../src/log/logger.ts";
 import type { ContainerState } from "../../src/runtime/runtime-backend.ts";
-import type { ContainerRecord } from "../../src/state/records.ts";
+import type { ContainerRecord, ExitReason } from "../../src/state/records.ts";
+import { exitFields } from "../container.ts";
 import type { ContainerMessage } from "../protocol.ts";
 import type { SupervisorContext } from "./context.ts";
 
@@ -28,63 +29,95 @@ function add<T>(map: Map<string, T[]>, key: string, value: T): void {
 
 /**
  * Sends `container.stop` to every container's actor at once and gathers the acknowledgements
- * until the deadline plus the kill grace. A container whose actor does not answer (its worker is
- * stuck or lost) is killed from the main thread — the kill never depends on a worker — and the
- * reason is recorded.
+ * until the deadline plus the kill grace. A container whose actor cannot stop it — its worker died
+ * or hangs — is stopped from the main thread instead, the moment that is known (the kill never
+ * depends on a worker): its stop signal while its deadline has not passed, then the kill at the
+ * deadline. Why is recorded in its record and the stop's warnings.
  */
 export async function stopContainers(context: SupervisorContext, records: ContainerRecord[], deadlineAt: number): Promise<ContainersStopped> {
   const running = records.filter((record) => record.state === "running");
   const result: ContainersStopped = { errors: new Map(), warnings: new Map() };
   if (running.length === 0) return result;
   const message: ContainerMessage = { type: "container.stop", deadlineAt, killGraceMs: context.killGraceMs };
-  const outcomes = await context.system.broadcast<ContainerRecord>(running.map((record) => record.id), message, {
-    deadlineAt: Math.max(deadlineAt, Date.now()) + context.killGraceMs + ackMarginMs,
-  });
-  await Promise.all(outcomes.map(async (outcome, index) => {
-    if (outcome.status === "acknowledged") return;
-    const record = running[index];
-    if (outcome.status === "failed" && outcome.error.code !== "ACTOR_LOST" && outcome.error.code !== "NOT_FOUND") {
-      add(result.errors, record.sandboxId, new CodedError(outcome.error.code, outcome.error.message, { details: outcome.error.details }));
-      return;
-    }
-    const why = describeMiss(outcome);
-    add(result.warnings, record.sandboxId, `container ${record.id}: ${why}; killed from the main thread`);
+  const takeovers: Promise<void>[] = [];
+  const takeOver = async (record: ContainerRecord, why: string): Promise<void> => {
+    add(result.warnings, record.sandboxId, `container ${record.id}: ${why}; stopped from the main thread`);
     try {
-      await killFromMainThread(context, record, why);
+      await stopFromMainThread(context, record, deadlineAt, why);
     } catch (error) {
       add(result.errors, record.sandboxId, new CodedError("STOP_INCOMPLETE", `Cannot stop container ${record.id}: ${(error as Error).message}`, { cause: error }));
     }
-  }));
+  };
+  await context.system.broadcast<ContainerRecord>(running.map((record) => record.id), message, {
+    deadlineAt: Math.max(deadlineAt, Date.now()) + context.killGraceMs + ackMarginMs,
+    onOutcome: (outcome, index) => {
+      if (outcome.status === "acknowledged") return;
+      const record = running[index];
+      if (outcome.status === "failed" && outcome.error.code !== "ACTOR_LOST" && outcome.error.code !== "NOT_FOUND") {
+        add(result.errors, record.sandboxId, new CodedError(outcome.error.code, outcome.error.message, { details: outcome.error.details }));
+        return;
+      }
+      takeovers.push(takeOver(record, describeMiss(outcome)));
+    },
+  });
+  await Promise.all(takeovers);
   return result;
 }
 
 function describeMiss(outcome: BroadcastOutcome): string {
-  return outcome.status === "missed" ? "its actor did not acknowledge the stop by the deadline" : `its actor was lost (${outcome.status === "failed" ? outcome.error.message : ""})`;
+  if (outcome.status === "missed") return "its actor did not acknowledge the stop by the deadline (its worker hangs?)";
+  if (outcome.status === "failed" && outcome.error.code === "NOT_FOUND") return "the runtime did not know it";
+  return `its actor was lost (${outcome.status === "failed" ? outcome.error.message : ""})`;
 }
 
-/** Kills every process of the container without its actor, waits for it, records why. */
-async function killFromMainThread(context: SupervisorContext, record: ContainerRecord, why: string): Promise<void> {
-  const { signal, release } = timeoutSignal(context.killGraceMs);
+/**
+ * Stops a container without its actor: the stop signal and a wait while its deadline has not
+ * passed, then the kill of every process in its cgroup and a wait bounded by the kill grace; then
+ * its record, saying why. A container the runtime does not know (an earlier daemon started it and
+ * it could not be adopted) is killed through the cgroup its record names.
+ */
+async function stopFromMainThread(context: SupervisorContext, record: ContainerRecord, deadlineAt: number, why: string): Promise<void> {
+  const { backend } = context;
   let state: ContainerState | undefined;
+  let reason: ExitReason | undefined;
   try {
-    await context.backend.killAll(record.id);
-    state = await context.backend.waitForStopped(record.id, { signal });
+    if (deadlineAt > Date.now()) {
+      await backend.signal(record.id, record.stopSignal as NodeJS.Signals);
+      state = await waitUntil(deadlineAt, (signal) => backend.waitForStopped(record.id, { signal }));
+    }
+    if (state === undefined) {
+      reason = "killed-at-deadline";
+      await backend.killAll(record.id);
+      state = await waitUntil(Date.now() + context.killGraceMs, (signal) => backend.waitForStopped(record.id, { signal }));
+      if (state === undefined) throw new Error(`the runtime did not report it stopped ${context.killGraceMs} ms after the kill`);
+    }
   } catch (error) {
     if ((error as { code?: string }).code !== "NOT_FOUND") throw error;
-    // The runtime does not know it (an earlier daemon started it): its cgroup is in the record.
+    reason = "killed-at-deadline";
     await killCgroup(record.cgroupPath);
-    await waitForCgroupEmpty(record.cgroupPath, { signal });
+    const { signal, release } = timeoutSignal(context.killGraceMs);
+    try {
+      await waitForCgroupEmpty(record.cgroupPath, { signal });
+    } finally {
+      release();
+    }
+  }
+  log.warn("Stopped a container from the main thread", { containerId: record.id, sandboxId: record.sandboxId, why, reason });
+  const ended = state === undefined
+    ? { state: "exited" as const, finishedAt: Date.now(), reason, exitCodeUnknown: true }
+    : exitFields(state, reason);
+  await context.store.saveContainer({ ...record, ...ended, message: `stopped by the supervisor: ${why}` });
+}
+
+/** Runs a wait until `deadlineAt`; undefined if the deadline came first. */
+async function waitUntil<T>(deadlineAt: number, wait: (signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
+  const { signal, release } = timeoutSignal(Math.max(0, deadlineAt - Date.now()));
+  try {
+    return await wait(signal);
+  } catch (error) {
+    if (signal.aborted) return undefined;
+    throw error;
   } finally {
     release();
   }
-  log.warn("Killed a container from the main thread", { containerId: record.id, sandboxId: record.sandboxId, why });
-  const updated: ContainerRecord = {
-    ...record,
-    state: "exited",
-    exitCode: state?.exitCode,
-    signal: state?.signal,
-    finishedAt: state?.finishedAt ?? Date.now(),
-    reason: "killed-at-deadline",
-  };
-  await context.store.saveContainer(updated);
 }

@@ -13,17 +13,25 @@ import type { StopDeadlines } from "./stop-deadlines.ts";
 
 const log = getLogger("supervisor:runtime");
 
-export function runtimeService(backend: RuntimeBackend, system: ActorSystem, deadlines: StopDeadlines): MainThreadService {
+export interface RuntimeService {
+  /** What the container actors ask (served as {@link runtimeService}). */
+  handle: MainThreadService;
+  /** Watches a container the backend runs already (adopted after a restart) as if it had just started it. */
+  watch(id: string): void;
+}
+
+export function createRuntimeService(backend: RuntimeBackend, system: ActorSystem, deadlines: StopDeadlines): RuntimeService {
   /** One watch per running container, shared by its exit report and every wait for its stop. */
   const watches = new Map<string, Promise<ContainerState>>();
   /** Kills in flight at once: each opens a `cgroup.kill`; 40,000 at once ran out of descriptors. */
   const kills = new Limiter(256);
-  return async (message) => {
+  const watch = (id: string) => void watches.set(id, watchExit(backend, system, id, () => watches.delete(id)));
+  const handle: MainThreadService = async (message) => {
     const request = message as RuntimeRequest;
     switch (request.op) {
       case "start": {
         const started = await backend.start(request.id);
-        watches.set(request.id, watchExit(backend, system, request.id, () => watches.delete(request.id)));
+        watch(request.id);
         return started;
       }
       case "signal":
@@ -34,6 +42,7 @@ export function runtimeService(backend: RuntimeBackend, system: ActorSystem, dea
         return waitStopped(backend, deadlines, request, watches.get(request.id));
     }
   };
+  return { handle, watch };
 }
 
 async function waitStopped(

@@ -19,7 +19,8 @@ import { startContainer } from "./container-start.ts";
 import { stopContainer } from "./container-stop.ts";
 import type { StopOptions, StopOutcome, StopStrategy, SupervisorContext } from "./context.ts";
 import { createHostWork } from "./host-work.ts";
-import { runtimeService as makeRuntimeService } from "./runtime-service.ts";
+import { restoreContainers } from "./restore.ts";
+import { createRuntimeService } from "./runtime-service.ts";
 import { removePodSandbox } from "./sandbox-remove.ts";
 import { runPodSandbox } from "./sandbox-run.ts";
 import { stopPodSandbox } from "./sandbox-stop.ts";
@@ -28,6 +29,7 @@ import type { ContainerStatus, PodSandboxStatus } from "./status.ts";
 import { stopPodSandboxes } from "./stop-all.ts";
 import type { BatchStopOptions, StopAllResult } from "./stop-all.ts";
 import { StopDeadlines } from "./stop-deadlines.ts";
+import { resumeStops } from "./stop-resume.ts";
 
 const log = getLogger("supervisor");
 
@@ -90,15 +92,33 @@ export class Supervisor {
       hostWork: createHostWork(root),
       stopStrategy: options.stopStrategy ?? "parallel",
     };
-    system.serve(runtimeService, makeRuntimeService(context.backend, system, context.deadlines));
+    const runtime = createRuntimeService(context.backend, system, context.deadlines);
+    system.serve(runtimeService, runtime.handle);
     system.serve(stateService, (message) => store.saveContainer((message as StateRequest).record));
     context.metrics.watchActors(() => system.stats().actorsPerWorker);
     const supervisor = new Supervisor(context);
     system.onActorsLost((lost) => void supervisor.#rebuild(lost));
+    // A restart: the runtime gets back what the records name, then the actors are built from the
+    // (updated) records, then adopted containers are watched, so that no exit is missed.
+    const restored = await restoreContainers(context);
+    context.metrics.countRestored("adopted", restored.adopted.length);
+    context.metrics.countRestored("exited-while-down", restored.exitedWhileDown.length);
+    context.metrics.countRestored("failed", restored.failed.length);
     for (const sandbox of store.sandboxes.values()) await supervisor.#spawnActors(sandbox.id);
-    log.info("Supervisor ready", { root, sandboxes: store.sandboxes.size, containers: store.containers.size });
+    for (const id of restored.adopted) runtime.watch(id);
+    supervisor.resumed = resumeStops(context).catch((error: unknown) => {
+      log.error("Cannot resume the interrupted stops", { error });
+      return [];
+    });
+    log.info("Supervisor ready", { root, sandboxes: store.sandboxes.size, containers: store.containers.size, adopted: restored.adopted.length });
     return supervisor;
   }
+
+  /**
+   * The stops an earlier daemon process left unfinished, resumed at start under their original
+   * deadlines (see `stop-resume.ts`); settles once they are all over.
+   */
+  resumed: Promise<StopAllResult[]> = Promise.resolve([]);
 
   get root(): string {
     return this.#context.root;

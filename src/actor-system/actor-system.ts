@@ -5,7 +5,7 @@ import { canTerminateSpinningWorker } from "../platform/runtime.ts";
 import type { SpawnResult } from "./actor-host.ts";
 import type { BehaviorRef, SpawnSpec } from "./behavior.ts";
 import { broadcastAndGather } from "./broadcast.ts";
-import type { BroadcastOutcome } from "./broadcast.ts";
+import type { BroadcastOptions, BroadcastOutcome } from "./broadcast.ts";
 import { systemClock } from "./clock.ts";
 import type { Clock } from "./clock.ts";
 import { mainThread } from "./envelope.ts";
@@ -187,9 +187,9 @@ export class ActorSystem {
   }
 
   /** Asks every actor at once and gathers each outcome by one absolute deadline. */
-  broadcast<T = unknown>(ids: string[], messageFor: (id: string) => unknown, options: { deadlineAt: number }): Promise<BroadcastOutcome<T>[]>;
-  broadcast<T = unknown>(ids: string[], message: unknown, options: { deadlineAt: number }): Promise<BroadcastOutcome<T>[]>;
-  broadcast<T = unknown>(ids: string[], message: unknown, options: { deadlineAt: number }): Promise<BroadcastOutcome<T>[]> {
+  broadcast<T = unknown>(ids: string[], messageFor: (id: string) => unknown, options: BroadcastOptions<T>): Promise<BroadcastOutcome<T>[]>;
+  broadcast<T = unknown>(ids: string[], message: unknown, options: BroadcastOptions<T>): Promise<BroadcastOutcome<T>[]>;
+  broadcast<T = unknown>(ids: string[], message: unknown, options: BroadcastOptions<T>): Promise<BroadcastOutcome<T>[]> {
     return broadcastAndGather<T>(this, ids, message, options);
   }
 

@@ -7,6 +7,12 @@ export type BroadcastOutcome<T = unknown> =
   | { id: string; status: "failed"; error: ErrorData }
   | { id: string; status: "missed" };
 
+export interface BroadcastOptions<T = unknown> {
+  deadlineAt: number;
+  /** Hears each outcome as soon as it is known (a lost worker's at once), before the gather ends. */
+  onOutcome?: (outcome: BroadcastOutcome<T>, index: number) => void;
+}
+
 interface Asker {
   ask<T>(to: string, message: unknown, options: { deadlineAt: number }): Promise<T>;
 }
@@ -24,18 +30,19 @@ export function broadcastAndGather<T = unknown>(
   system: Asker,
   ids: string[],
   messageFor: (id: string) => unknown,
-  options: { deadlineAt: number },
+  options: BroadcastOptions<T>,
 ): Promise<BroadcastOutcome<T>[]>;
-export function broadcastAndGather<T = unknown>(system: Asker, ids: string[], message: unknown, options: { deadlineAt: number }): Promise<BroadcastOutcome<T>[]>;
-export function broadcastAndGather<T = unknown>(system: Asker, ids: string[], message: unknown, options: { deadlineAt: number }): Promise<BroadcastOutcome<T>[]> {
+export function broadcastAndGather<T = unknown>(system: Asker, ids: string[], message: unknown, options: BroadcastOptions<T>): Promise<BroadcastOutcome<T>[]>;
+export function broadcastAndGather<T = unknown>(system: Asker, ids: string[], message: unknown, options: BroadcastOptions<T>): Promise<BroadcastOutcome<T>[]> {
   const messageFor = typeof message === "function" ? (message as (id: string) => unknown) : () => message;
-  return Promise.all(ids.map((id) =>
-    system.ask<T>(id, messageFor(id), options).then(
+  const { deadlineAt, onOutcome } = options;
+  return Promise.all(ids.map((id, index) =>
+    system.ask<T>(id, messageFor(id), { deadlineAt }).then(
       (value): BroadcastOutcome<T> => ({ id, status: "acknowledged", value }),
       (error: unknown): BroadcastOutcome<T> => {
         const data = toErrorData(error);
         return data.code === "DEADLINE_EXCEEDED" ? { id, status: "missed" } : { id, status: "failed", error: data };
       },
-    )
+    ).then((outcome) => (onOutcome?.(outcome, index), outcome))
   ));
 }

@@ -4,7 +4,7 @@ export type { ActorsLost, ActorSystemOptions, LossReason, SpawnRequest } from ".
 export { behaviorRef } from "./behavior.ts";
 export type { ActorContext, Behavior, BehaviorRef, MessageContext, SpawnSpec } from "./behavior.ts";
 export { broadcastAndGather } from "./broadcast.ts";
-export type { BroadcastOutcome } from "./broadcast.ts";
+export type { BroadcastOptions, BroadcastOutcome } from "./broadcast.ts";
 export { ManualClock, systemClock } from "./clock.ts";
 export type { Clock } from "./clock.ts";
 export { ActorLostError, ActorNotFoundError, CodedError, DeadlineExceededError, fromErrorData, toErrorData } from "./errors.ts";

@@ -33,6 +33,25 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+  readonly #resumedStops = new client.Counter({
+    name: "podvisor_stops_resumed_total",
+    help: "Pod sandbox stops an earlier daemon process left unfinished, resumed at start under their original deadline",
+    registers: [this.registry],
+  });
+  readonly #restored = new client.Counter({
+    name: "podvisor_containers_restored_total",
+    help: "Containers found at start that an earlier daemon process ran: adopted (running) or exited while it was down",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+
+  countResumedStops(sandboxes: number): void {
+    this.#resumedStops.inc(sandboxes);
+  }
+
+  countRestored(outcome: "adopted" | "exited-while-down" | "failed", containers: number): void {
+    if (containers > 0) this.#restored.inc({ outcome }, containers);
+  }
 
   /** Reports the actors hosted by each worker thread, read when metrics are scraped. */
   watchActors(actorsPerWorker: () => number[]): void {

@@ -4,10 +4,6 @@ import { waitForCgroupEmpty } from "../host/cgroup-wait.ts";
 import { isNotFound } from "../host/cgroup-fs.ts";
 import type { Exit } from "./process-main.ts";
 
-/** Why an adopted container's exit status is unknown: said in its record and its status. */
-export const unknownExitMessage =
-  "its main process was started by an earlier daemon process, so its exit status could not be collected";
-
 /**
  * A container's main process that an earlier daemon process started, found again after a restart
  * (`--live-restore`, or a crash). It is no longer our child, so:

@@ -66,6 +66,10 @@ export interface WaitForStoppedOptions {
   signal?: AbortSignal;
 }
 
+/** Why an adopted container's exit status is unknown: said in its record and its status. */
+export const unknownExitMessage =
+  "its main process was started by an earlier daemon process, so its exit status could not be collected";
+
 /** What is known of a container started by an earlier daemon process, for {@link RuntimeBackend.adopt}. */
 export interface AdoptionRecord {
   pid: number;

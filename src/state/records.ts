@@ -77,6 +77,13 @@ export interface ContainerRecord {
   exitCode?: number;
   signal?: string;
   reason?: ExitReason;
+  /**
+   * The exit status could not be collected: the container was adopted after a restart and its main
+   * process was not this daemon's child. `exitCode` and `signal` are then absent, and `message` says why.
+   */
+  exitCodeUnknown?: boolean;
+  /** How it ended, in words, when that is not plain (adopted after a restart, stopped by the supervisor). */
+  message?: string;
   createdAt: number;
   startedAt?: number;
   finishedAt?: number;

@@ -9,6 +9,14 @@ import { writeJsonAtomic } from "./atomic-file.ts";
 import type { ContainerRecord, SandboxRecord } from "./records.ts";
 
 const sandboxFile = "sandbox.json";
+
+/** A stop's durable intent (`<root>/stops/*.json`): which sandboxes, and the absolute deadline. */
+export interface StopIntent {
+  path: string;
+  podSandboxIds: string[];
+  deadlineAt: number;
+  requestedAt: number;
+}
 const containerFile = "container.json";
 
 /**
@@ -89,7 +97,30 @@ export class StateStore {
   async journalStopIntent(ids: string[], deadlineAt: number): Promise<() => Promise<void>> {
     const path = join(this.root, "stops", `${Date.now()}-${Math.random().toString(36).slice(2, 10)}.json`);
     await writeJsonAtomic(path, { podSandboxIds: ids, deadlineAt, requestedAt: Date.now() });
-    return () => rm(path, { force: true });
+    return () => this.forgetStopIntent(path);
+  }
+
+  /** Deletes a stop's intent entry once its stop is over. */
+  async forgetStopIntent(path: string): Promise<void> {
+    await rm(path, { force: true });
+  }
+
+  /**
+   * The stops a crash interrupted: every intent entry still on disk (each is deleted once its stop
+   * has finished). An entry that cannot be read is skipped and named in `unreadable`; it is never
+   * deleted, so nothing is lost by a misread.
+   */
+  async readStopIntents(): Promise<{ intents: StopIntent[]; unreadable: string[] }> {
+    const dir = join(this.root, "stops");
+    const intents: StopIntent[] = [];
+    const unreadable: string[] = [];
+    for (const name of (await listDir(dir)).filter((name) => name.endsWith(".json"))) {
+      const path = join(dir, name);
+      const entry = await readRecord<Partial<StopIntent>>(path).catch(() => undefined);
+      if (entry === undefined || !Array.isArray(entry.podSandboxIds) || typeof entry.deadlineAt !== "number") unreadable.push(path);
+      else intents.push({ path, podSandboxIds: entry.podSandboxIds.map(String), deadlineAt: entry.deadlineAt, requestedAt: Number(entry.requestedAt) });
+    }
+    return { intents, unreadable };
   }
 
   async saveContainer(record: ContainerRecord): Promise<void> {

@@ -31,7 +31,7 @@ export function addContainerListCommand(program: Command): void {
       if (flags.quiet) return containers.forEach((item) => console.log(item.id));
       const now = Date.now();
       const rows = containers.map((item) => [
-        shortId(item.id), item.name, item.state, formatAge(item.createdAt, now), shortId(item.podSandboxId), item.pid, item.exitCode ?? item.signal, item.reason,
+        shortId(item.id), item.name, item.state, formatAge(item.createdAt, now), shortId(item.podSandboxId), item.pid, item.exitCode ?? item.signal ?? (item.exitCodeUnknown === true ? "unknown" : undefined), item.reason,
       ]);
       console.log(formatTable(["CONTAINER", "NAME", "STATE", "CREATED", "POD", "PID", "EXIT", "REASON"], rows));
     }));
