@@ -1,12 +1,17 @@
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { nanoid } from "nanoid";
+import { CodedError } from "../actor-system/errors.ts";
 
 /**
  * Writes `value` as JSON so that a reader (or a crash) sees either the old file or the new one,
  * never half of one: a temporary file beside it, fsync, rename over, fsync the directory. With
  * `durable: false` the fsyncs are skipped: still never half-written, but a power loss may bring
  * back the old file — for what can be redone (an idempotent step's journal entry).
+ *
+ * A failed write (the disk is full, say) leaves the old file as it was and no temporary file
+ * behind, and throws a {@link CodedError} with the system's code (`ENOSPC`) and a message that
+ * names the file: Node's own says only "ENOSPC: no space left on device, write".
  *
  * @example
  * await writeJsonAtomic("/var/lib/podvisor/sandboxes/abc/sandbox.json", record);
@@ -30,13 +35,25 @@ export async function writeJsonAtomic(path: string, value: unknown, options: { d
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true });
-    throw error;
+    throw writeFailed(path, error);
   }
   if (!durable) return;
-  const directory = await open(dir, "r");
   try {
-    await directory.sync();
-  } finally {
-    await directory.close();
+    const directory = await open(dir, "r");
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
+  } catch (error) {
+    throw writeFailed(path, error);
   }
+}
+
+function writeFailed(path: string, error: unknown): CodedError {
+  const code = (error as { code?: unknown }).code;
+  return new CodedError(typeof code === "string" ? code : "INTERNAL", `Cannot write ${path}: ${(error as Error).message}`, {
+    cause: error,
+    details: { path },
+  });
 }
