@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { CodedError } from "../../src/actor-system/index.ts";
 import type { SandboxRecord, StopPhase } from "../../src/state/records.ts";
 import type { SupervisorContext } from "./context.ts";
+import { stopStepFailed } from "./stop-incomplete-error.ts";
 
 type StepResult = "done" | `skipped: ${string}`;
 
@@ -20,7 +21,11 @@ interface Step {
  * gone" is done), timed, and journaled, so a failed stop can simply be retried.
  */
 const steps: Step[] = [
-  { name: "storage-unmount", phase: "storage-unmounted", bestEffort: true, run: unmountContainerStorage },
+  // Not best-effort: an overlay that cannot be unmounted pins the container's upper layer and the
+  // client's image under a mount nobody owns any more, and the sandbox's directory cannot be
+  // removed while it is there. A sandbox recorded "stopped" over it would claim a clean host; a
+  // failed stop says what is wrong, and its retry (the step is idempotent) finishes the job.
+  { name: "storage-unmount", phase: "storage-unmounted", run: unmountContainerStorage },
   { name: "network-teardown", phase: "network-down", run: teardownNetwork },
   { name: "netns-removal", phase: "netns-removed", run: removeNamespace },
   { name: "selinux-label-release", run: releaseLabel },
@@ -47,13 +52,8 @@ export async function cleanupSandboxHost(
       const result = await step.run(context, record);
       if (result !== "done") report.skipped[step.name] = result.slice("skipped: ".length);
     } catch (error) {
-      if (!step.bestEffort) {
-        // The sandbox stays not-stopped; every step is idempotent, so the caller retries the stop.
-        throw new CodedError("STOP_INCOMPLETE", `Cannot stop pod sandbox ${record.id}: ${step.name} failed: ${(error as Error).message}; retry the stop`, {
-          cause: error,
-          details: { podSandboxId: record.id, step: step.name, reason: (error as { code?: string }).code },
-        });
-      }
+      // The sandbox stays not-stopped; every step is idempotent, so the caller retries the stop.
+      if (!step.bestEffort) throw stopStepFailed(`pod sandbox ${record.id}`, step.name, error, { podSandboxId: record.id });
       report.warnings.push(`${step.name}: ${(error as Error).message}`);
     }
     report.phases[step.name] = performance.now() - startedAt;
@@ -69,7 +69,10 @@ async function unmountContainerStorage(context: SupervisorContext, record: Sandb
   if (merged.length === 0) return "skipped: no container has a rootfs";
   const outcomes = await Promise.allSettled(merged.map((path) => context.hostWork.unmount.run(path)));
   const problems = outcomes.filter((outcome) => outcome.status === "rejected");
-  if (problems.length > 0) throw new Error(`${problems.length} rootfs could not be unmounted: ${(problems[0] as PromiseRejectedResult).reason.message}`);
+  if (problems.length > 0) {
+    const first = (problems[0] as PromiseRejectedResult).reason as Error & { code?: string };
+    throw new CodedError(first.code ?? "INTERNAL", `${problems.length} rootfs could not be unmounted: ${first.message}`, { cause: first });
+  }
   return "done";
 }
 
