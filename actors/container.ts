@@ -8,6 +8,7 @@ import { CodedError } from "../src/actor-system/index.ts";
 import type { ContainerState } from "../src/runtime/runtime-backend.ts";
 import type { ContainerRecord, ExitReason } from "../src/state/records.ts";
 import { runtimeService, stateService } from "./protocol.ts";
+import { stopStepFailed } from "./supervisor/stop-incomplete-error.ts";
 import type { ContainerMessage, RuntimeRequest, StateRequest, WaitStoppedResult } from "./protocol.ts";
 
 /** How long a runtime call may take that is not itself a wait (start, signal, kill). */
@@ -46,7 +47,15 @@ async function start(record: ContainerRecord, context: ActorContext): Promise<Co
  * in the container → wait for stopped, bounded → record exit code and reason, on disk → answer.
  */
 async function stop(record: ContainerRecord, message: Extract<ContainerMessage, { type: "container.stop" }>, context: ActorContext): Promise<ContainerRecord> {
-  if (record.state !== "running") return record; // created: nothing runs; exited: stopped already
+  if (record.state === "exited") {
+    // The main thread asks only while its copy says running, so the record of this exit was not
+    // written (the disk was full, say): write it again, or its exit code and reason would be lost.
+    await save(record, context).catch((error: unknown) => {
+      throw exitNotRecorded(record, error);
+    });
+    return record;
+  }
+  if (record.state !== "running") return record; // created: nothing runs
   const { id, sandboxId } = record;
   let reason: ExitReason | undefined;
   await runtime(context, { op: "signal", id, signal: record.stopSignal });
@@ -62,8 +71,15 @@ async function stop(record: ContainerRecord, message: Extract<ContainerMessage, 
       });
     }
   }
-  await finish(record, waited.state, reason, context);
+  // A failed write leaves the record "exited" here, not on disk: the retry's stop writes it again.
+  await finish(record, waited.state, reason, context).catch((error: unknown) => {
+    throw exitNotRecorded(record, error);
+  });
   return record;
+}
+
+function exitNotRecorded(record: ContainerRecord, error: unknown): Error {
+  return stopStepFailed(`container ${record.id}`, "container-record-write", error, { containerId: record.id, sandboxId: record.sandboxId });
 }
 
 async function finish(record: ContainerRecord, state: ContainerState, reason: ExitReason | undefined, context: ActorContext): Promise<void> {

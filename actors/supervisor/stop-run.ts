@@ -4,7 +4,7 @@ import { stopContainers } from "./containers-stop.ts";
 import type { ContainersStopped } from "./containers-stop.ts";
 import type { StopOptions, StopOutcome, SupervisorContext } from "./context.ts";
 import { cleanupSandboxHost } from "./sandbox-cleanup.ts";
-import { StopIncompleteError } from "./stop-incomplete-error.ts";
+import { StopIncompleteError, stopStepFailed } from "./stop-incomplete-error.ts";
 
 const log = getLogger("supervisor:stop");
 
@@ -49,7 +49,11 @@ function runParallel(context: SupervisorContext, records: SandboxRecord[], optio
   const deadline = () => records.reduce((earliest, r) => Math.min(earliest, context.deadlines.get(r.id) ?? Date.now()), Number.POSITIVE_INFINITY);
   const reserve = Math.min(infraReserveMs, Math.max(0, deadline() - Date.now()) * infraReserveShare);
   const containersStopped = (async () => {
-    const intentDone = await context.store.journalStopIntent(records.map((r) => r.id), deadline());
+    const ids = records.map((r) => r.id);
+    const intentDone = await context.store.journalStopIntent(ids, deadline()).catch((error: unknown) => {
+      // Nothing is signalled yet: the sandboxes stay as they were, and the stop can be retried.
+      throw stopStepFailed(ids.length === 1 ? `pod sandbox ${ids[0]}` : `${ids.length} pod sandboxes`, "stop-intent-write", error, { podSandboxIds: ids });
+    });
     for (const record of records) await journal(context, record, "requested", options, { memoryOnly: true });
     const containers = records.flatMap((record) => context.store.containersOf(record.id));
     const application = await stopContainers(context, containers.filter((c) => !c.infra), deadline() - reserve);
@@ -101,9 +105,13 @@ async function finishSandbox(context: SupervisorContext, record: SandboxRecord, 
   // The host steps are idempotent: their phases are kept in memory (status shows them) and reach
   // the disk with the next durable write; a crash between only redoes them.
   const cleanup = await cleanupSandboxHost(context, record, (phase) => journal(context, record, phase, options, { memoryOnly: true }));
-  record.state = "stopped";
-  record.stoppedAt = Date.now();
-  await journal(context, record, "stopped", options);
+  // "stopped" reaches memory only once it is on disk: a write that fails (the disk is full) leaves
+  // the sandbox not-stopped, as its status says, and a retry redoes the idempotent steps and writes it.
+  const stopped: SandboxRecord = { ...record, state: "stopped", stoppedAt: Date.now() };
+  await journal(context, stopped, "stopped", options).catch((error: unknown) => {
+    throw stopStepFailed(`pod sandbox ${record.id}`, "sandbox-record-write", error, { podSandboxId: record.id });
+  });
+  context.store.sandboxes.set(record.id, Object.assign(record, stopped));
   const durationMs = performance.now() - startedAt;
   const phases = { "containers-stop": containersMs, ...cleanup.phases, total: durationMs };
   context.metrics.observePhases(phases);
