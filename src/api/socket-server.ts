@@ -25,9 +25,14 @@ export interface SocketServerOptions {
   maxLineBytes?: number;
   /** A connection with nothing in flight is closed after this long without a request. Default 60 s. */
   idleTimeoutMs?: number;
-  /** Requests one connection may have in flight before the daemon stops reading from it. Default 64. */
+  /**
+   * Requests one connection may have in flight before the daemon stops reading from it (a batch
+   * counts each of its requests, and may hold at most this many). Default 64.
+   */
   maxInFlight?: number;
 }
+
+type Limits = Required<Omit<SocketServerOptions, "path" | "service" | "socketGroupId">>;
 
 export interface SocketServer {
   path: string;
@@ -40,18 +45,20 @@ export interface SocketServer {
  * own connection, never the daemon or another client.
  */
 export async function startSocketServer(options: SocketServerOptions): Promise<SocketServer> {
-  const limits = {
+  const limits: Limits = {
     maxConnections: options.maxConnections ?? 512,
     maxLineBytes: options.maxLineBytes ?? 2 ** 20,
     idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
     maxInFlight: options.maxInFlight ?? 64,
   };
-  const dispatcher = new RpcDispatcher();
+  const dispatcher = new RpcDispatcher({ maxBatchLength: limits.maxInFlight });
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     if (sockets.size >= limits.maxConnections) {
       socket.on("error", () => {});
       socket.end(`${JSON.stringify({ jsonrpc: "2.0", id: null, error: rpcError("RESOURCE_EXHAUSTED", `Too many connections (limit ${limits.maxConnections})`) })}\n`);
+      // A client that never closes its side would hold the descriptor for ever.
+      setTimeout(() => socket.destroy(), refusedLingerMs).unref();
       return;
     }
     sockets.add(socket);
@@ -82,28 +89,52 @@ export async function startSocketServer(options: SocketServerOptions): Promise<S
   };
 }
 
-function serveConnection(socket: net.Socket, dispatcher: RpcDispatcher, service: PodService, limits: Required<Omit<SocketServerOptions, "path" | "service" | "socketGroupId">>): void {
+function serveConnection(socket: net.Socket, dispatcher: RpcDispatcher, service: PodService, limits: Limits): void {
   const reader = new LineReader(limits.maxLineBytes);
-  let inFlight = 0;
-  let draining = false;
+  /** Lines read but not dispatched yet: at most what came with the read that filled the budget. */
+  const queued: string[] = [];
+  let inFlight = 0; // requests dispatched and not answered; a batch counts each of its requests
+  let draining = false; // the client is not reading: its answers wait in our buffer
+  let refused = false;
   const send = (message: unknown) => {
     if (socket.destroyed || !socket.writable) return;
     // A client that reads nothing: stop reading its requests until it drains what it was sent.
-    if (!socket.write(`${JSON.stringify(message)}\n`) && !draining) {
+    if (!socket.write(`${encode(message)}\n`) && !draining) {
       draining = true;
-      socket.pause();
       socket.once("drain", () => {
         draining = false;
-        if (inFlight < limits.maxInFlight) socket.resume();
+        pump();
       });
     }
   };
   const context = { service, notify: (method: string, params: unknown) => send({ jsonrpc: "2.0", method, params }) };
+  // Dispatches queued lines while the connection has budget and reads its answers; reads more
+  // only when nothing is queued, so neither a flood of lines nor a batch outruns the budget.
+  const pump = () => {
+    while (queued.length > 0 && inFlight < limits.maxInFlight && !draining) {
+      const parsed = dispatcher.parse(queued.shift() as string);
+      inFlight += parsed.requests;
+      void parsed.run(context)
+        .then((response) => {
+          if (response !== null) send(response);
+        })
+        .catch((error: unknown) => log.error("Dispatch failed", { error }))
+        .finally(() => {
+          inFlight -= parsed.requests;
+          pump();
+        });
+    }
+    if (refused) return;
+    if (queued.length === 0 && inFlight < limits.maxInFlight && !draining) socket.resume();
+    else socket.pause();
+  };
   socket.setTimeout(limits.idleTimeoutMs, () => {
-    if (inFlight === 0) socket.end();
+    // Silent with nothing in flight: done. Not reading what it was sent for as long: cut, so its
+    // unread answers and its descriptor are not held for ever (end() would wait for the reads).
+    if (socket.writableLength > 0) socket.destroy();
+    else if (inFlight === 0) socket.end();
   });
   socket.on("error", (error) => log.debug("Connection failed", { error }));
-  let refused = false;
   socket.on("data", (chunk: Buffer) => {
     if (refused) return; // discarded: the client is being closed
     const lines = reader.push(chunk);
@@ -111,25 +142,27 @@ function serveConnection(socket: net.Socket, dispatcher: RpcDispatcher, service:
       // Answer, then keep draining (unbuffered) so the client can finish writing and read the
       // answer; close it for good shortly after.
       refused = true;
+      queued.length = 0;
+      socket.resume();
       send({ jsonrpc: "2.0", id: null, error: rpcError("RESOURCE_EXHAUSTED", `Request line longer than ${limits.maxLineBytes} bytes`) });
       socket.end();
       setTimeout(() => socket.destroy(), refusedLingerMs).unref();
       return;
     }
-    for (const line of lines) {
-      if (line.trim() === "") continue;
-      inFlight++;
-      if (inFlight >= limits.maxInFlight) socket.pause();
-      void dispatcher.dispatch(line, context).then((response) => {
-        if (response !== null) send(response);
-      }, (error: unknown) => {
-        log.error("Dispatch failed", { error });
-      }).finally(() => {
-        inFlight--;
-        if (inFlight < limits.maxInFlight && !socket.writableNeedDrain) socket.resume();
-      });
-    }
+    for (const line of lines) if (line.trim() !== "") queued.push(line);
+    pump();
   });
+}
+
+/** JSON of an answer; one that cannot be encoded becomes an INTERNAL error, never a thrown exception. */
+function encode(message: unknown): string {
+  try {
+    return JSON.stringify(message);
+  } catch (error) {
+    log.error("Cannot encode a response", { error: error instanceof Error ? error : String(error) });
+    const id = (message as { id?: unknown }).id;
+    return JSON.stringify({ jsonrpc: "2.0", id: typeof id === "string" || typeof id === "number" ? id : null, error: rpcError("INTERNAL", "Cannot encode the response") });
+  }
 }
 
 async function removeStaleSocket(path: string): Promise<void> {
