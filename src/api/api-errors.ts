@@ -24,7 +24,12 @@ export const apiErrorCodes = {
 } as const;
 export type ApiErrorCode = keyof typeof apiErrorCodes;
 
-const aliases: Record<string, ApiErrorCode> = { ACTOR_LOST: "UNAVAILABLE" };
+/** Internal codes with a documented meaning; the internal code stays in `data.reason`. */
+const aliases: Record<string, ApiErrorCode> = {
+  ACTOR_LOST: "UNAVAILABLE",
+  // Not even the wrapper could be spawned (its cwd does not exist, …): the container stays created.
+  START_FAILED: "FAILED_PRECONDITION",
+};
 const log = getLogger("api");
 
 /** Turns anything a handler threw into a JSON-RPC error with a documented `data.code`. */

@@ -5,8 +5,7 @@ import * as schemas from "./schemas.ts";
 const params = z.object({
   podSandboxIds: z.array(schemas.id).max(100_000).optional(),
   all: z.literal(true).optional(),
-  timeoutMs: z.number().int().min(0).max(86_400_000).optional(),
-  deadlineAt: z.number().int().positive().optional(),
+  ...schemas.timeout,
 }).strict().refine((p) => (p.podSandboxIds === undefined) !== (p.all === undefined), {
   message: "give either podSandboxIds or all: true",
 });

@@ -3,10 +3,20 @@ import { z } from "zod";
 /** Shared pieces of the request schemas. Every object is strict: an unknown field is an error. */
 export const id = z.string().min(1, "must not be empty").max(64).regex(/^[0-9a-z]+$/, "is not a well-formed id");
 const labels = z.record(z.string().max(253), z.string().max(4_096));
-const timeout = {
-  timeoutMs: z.number().int().min(0).max(86_400_000).optional(),
-  deadlineAt: z.number().int().positive().optional(),
+/** The longest a stop may be given: a day, whether as `timeoutMs` or as a `deadlineAt` from now. */
+const maxTimeoutMs = 86_400_000;
+
+/** A stop's budget. A later deadline would overflow the runtime's timers (into an immediate kill). */
+export const timeout = {
+  timeoutMs: z.number().int().min(0).max(maxTimeoutMs).optional(),
+  deadlineAt: z.number().int().positive()
+    .refine((at) => at <= Date.now() + maxTimeoutMs, "must be at most a day from now")
+    .optional(),
 };
+
+/** Text that reaches argv, the environment or a path: a NUL byte would be cut there (or refused at start). */
+const noNul = (max: number) => z.string().max(max).regex(/^[^\0]*$/, "must not contain a NUL byte");
+const absolutePath = noNul(4_096).startsWith("/");
 
 export const noParams = z.union([z.undefined(), z.object({}).strict(), z.array(z.never()).max(0)]);
 
@@ -20,11 +30,11 @@ export const sandboxConfig = z.object({
 
 export const containerConfig = z.object({
   name: z.string().min(1).max(253),
-  command: z.array(z.string().max(131_072)).min(1).max(4_096),
-  env: z.record(z.string().min(1).max(4_096), z.string().max(131_072)).optional(),
-  cwd: z.string().startsWith("/").max(4_096).optional(),
+  command: z.array(noNul(131_072)).min(1).max(4_096),
+  env: z.record(noNul(4_096).min(1).regex(/^[^=]*$/, "must not contain ="), noNul(131_072)).optional(),
+  cwd: absolutePath.optional(),
   stopSignal: z.string().regex(/^SIG[A-Z0-9]+$/).optional(),
-  rootfs: z.string().startsWith("/").max(4_096).optional(),
+  rootfs: absolutePath.optional(),
 }).strict();
 
 export const runPodSandbox = z.object({ config: sandboxConfig }).strict();
