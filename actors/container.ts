@@ -5,6 +5,7 @@
  */
 import type { ActorContext, Behavior } from "../src/actor-system/index.ts";
 import { CodedError } from "../src/actor-system/index.ts";
+import { unknownExitMessage } from "../src/runtime/runtime-backend.ts";
 import type { ContainerState } from "../src/runtime/runtime-backend.ts";
 import type { ContainerRecord, ExitReason } from "../src/state/records.ts";
 import { runtimeService, stateService } from "./protocol.ts";
@@ -83,14 +84,22 @@ function exitNotRecorded(record: ContainerRecord, error: unknown): Error {
 }
 
 async function finish(record: ContainerRecord, state: ContainerState, reason: ExitReason | undefined, context: ActorContext): Promise<void> {
-  Object.assign(record, {
+  Object.assign(record, exitFields(state, reason));
+  await save(record, context);
+}
+
+/** A stopped container's record fields, from the runtime's report and the stop's reason, if any. */
+export function exitFields(state: ContainerState, reason: ExitReason | undefined): Partial<ContainerRecord> {
+  if (state.exitCodeUnknown === true) {
+    return { state: "exited", finishedAt: state.finishedAt ?? Date.now(), reason, exitCodeUnknown: true, message: `exit status unknown: ${unknownExitMessage}` };
+  }
+  return {
     state: "exited",
     exitCode: state.exitCode,
     signal: state.signal,
     finishedAt: state.finishedAt ?? Date.now(),
     reason: reason ?? (state.signal === undefined ? "exited" : "signalled"),
-  });
-  await save(record, context);
+  };
 }
 
 function runtime<T = unknown>(context: ActorContext, request: RuntimeRequest, waitUntil?: number): Promise<T> {

@@ -74,9 +74,11 @@ function runParallel(context: SupervisorContext, records: SandboxRecord[], optio
 function runSequential(context: SupervisorContext, records: SandboxRecord[], deadlineAt: number, options: StopOptions): Map<string, Promise<StopOutcome>> {
   const timeoutMs = Math.max(0, deadlineAt - Date.now());
   const stops = new Map<string, Promise<StopOutcome>>();
-  let previous: Promise<unknown> = Promise.resolve();
+  const intent = context.store.journalStopIntent(records.map((r) => r.id), deadlineAt);
+  let previous: Promise<unknown> = intent;
   for (const record of records) {
     const stop = previous.catch(() => {}).then(async () => {
+      await intent; // a stop whose intent is not on disk does not begin
       const startedAt = performance.now();
       await journal(context, record, "requested", options);
       const containers = context.store.containersOf(record.id);
@@ -93,6 +95,7 @@ function runSequential(context: SupervisorContext, records: SandboxRecord[], dea
     stops.set(record.id, stop);
     previous = stop;
   }
+  void Promise.allSettled(stops.values()).then(() => intent.then((done) => done(), () => {}));
   return stops;
 }
 

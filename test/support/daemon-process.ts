@@ -20,10 +20,13 @@ export interface DaemonProcess {
   child: ResultPromise;
   /** SIGTERM, wait for exit, and report what was left on the host (should be nothing). */
   stop(): Promise<HostLeftovers>;
+  /** SIGKILL: a crash. The root stays, for a next daemon on it. */
+  crash(): Promise<void>;
 }
 
-export async function startDaemonProcess(runtime: Runtime, extraArgs: string[] = []): Promise<DaemonProcess> {
-  const root = await mkdtemp(join(tmpdir(), "pvtest-e2e-"));
+/** Starts a daemon; given `root`, on an existing root (a restart), else on a fresh one. */
+export async function startDaemonProcess(runtime: Runtime, extraArgs: string[] = [], options: { root?: string } = {}): Promise<DaemonProcess> {
+  const root = options.root ?? (await mkdtemp(join(tmpdir(), "pvtest-e2e-")));
   const socket = join(root, "api.sock");
   const [file, args] = commandFor(runtime, cli, ["daemon", "--root", root, "--socket", socket, "--workers", "2", "--stop-timeout", "2", ...extraArgs]);
   const child = execa(file, args, { preferLocal: true, reject: false, env: { PODVISOR_LOG_LEVEL: "warn" }, stdin: "ignore" });
@@ -43,6 +46,10 @@ export async function startDaemonProcess(runtime: Runtime, extraArgs: string[] =
       const leftovers = await findHostLeftovers({ root, tag });
       if (leftovers.mounts.length === 0) await rm(root, { recursive: true, force: true });
       return leftovers;
+    },
+    async crash() {
+      child.kill("SIGKILL");
+      await child;
     },
   };
 }
