@@ -2,7 +2,17 @@ import { z } from "zod";
 
 /** Shared pieces of the request schemas. Every object is strict: an unknown field is an error. */
 export const id = z.string().min(1, "must not be empty").max(64).regex(/^[0-9a-z]+$/, "is not a well-formed id");
-const labels = z.record(z.string().max(253), z.string().max(4_096));
+
+/**
+ * A map of strings. zod's record skips a `__proto__` key without checking its value (so garbage
+ * there passed, and was dropped); here such a key is an error like any other bad key.
+ */
+const record = <K extends z.ZodType<string>, V extends z.ZodType>(key: K, value: V) =>
+  z.unknown()
+    .refine((input) => typeof input !== "object" || input === null || !Object.hasOwn(input, "__proto__"), "must not have a __proto__ key")
+    .pipe(z.record(key, value));
+const labels = record(z.string().max(253), z.string().max(4_096));
+
 /** The longest a stop may be given: a day, whether as `timeoutMs` or as a `deadlineAt` from now. */
 const maxTimeoutMs = 86_400_000;
 
@@ -31,7 +41,7 @@ export const sandboxConfig = z.object({
 export const containerConfig = z.object({
   name: z.string().min(1).max(253),
   command: z.array(noNul(131_072)).min(1).max(4_096),
-  env: z.record(noNul(4_096).min(1).regex(/^[^=]*$/, "must not contain ="), noNul(131_072)).optional(),
+  env: record(noNul(4_096).min(1).regex(/^[^=]*$/, "must not contain ="), noNul(131_072)).optional(),
   cwd: absolutePath.optional(),
   stopSignal: z.string().regex(/^SIG[A-Z0-9]+$/).optional(),
   rootfs: absolutePath.optional(),
