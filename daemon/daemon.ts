@@ -1,7 +1,7 @@
 /**
- * The daemon process: the supervisor, restored from its root before anything is answered; the
- * socket API; the metrics endpoint; and the shutdown on SIGTERM/SIGINT (every sandbox stopped in
- * parallel, unless `liveRestore` leaves the workloads running).
+ * The daemon process: the supervisor, restored from its root before anything is answered; a leak
+ * check, then the socket API; the metrics endpoint; the periodic leak check; and the shutdown on
+ * SIGTERM/SIGINT (every sandbox stopped in parallel, unless `liveRestore` leaves the workloads running).
  */
 import { Supervisor } from "../actors/supervisor/supervisor.ts";
 import type { SupervisorOptions } from "../actors/supervisor/supervisor.ts";
@@ -9,6 +9,7 @@ import { startSocketServer } from "../src/api/socket-server.ts";
 import type { SocketServerOptions } from "../src/api/socket-server.ts";
 import { getLogger } from "../src/log/logger.ts";
 import { startMetricsServer } from "../src/metrics/metrics-server.ts";
+import { defaultLeakCheckIntervalMs, scheduleHostChecks, validateLeakCheckInterval } from "./host-check-schedule.ts";
 
 const log = getLogger("daemon");
 
@@ -21,6 +22,8 @@ export interface DaemonOptions extends SupervisorOptions, Partial<Omit<SocketSer
   metricsAddress?: string;
   /** Serve no socket (for code that drives the supervisor itself). */
   noSocket?: boolean;
+  /** How often the host is checked for leaks, and they are removed; default 60 s, 0: only once, at start. */
+  leakCheckIntervalMs?: number;
 }
 
 export interface Daemon {
@@ -33,7 +36,15 @@ export interface Daemon {
 }
 
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const leakCheckIntervalMs = options.leakCheckIntervalMs ?? defaultLeakCheckIntervalMs;
+  validateLeakCheckInterval(leakCheckIntervalMs);
   const supervisor = await Supervisor.start(options);
+  // The start-up leak check runs before the socket serves: no request is in flight yet, so what
+  // no record owns is left over from an earlier daemon process (a crash in the middle of a run,
+  // a failed cleanup) and is removed at once, and no client ever sees a host that does not match
+  // the records. It costs the start a few milliseconds when there is nothing to remove.
+  await checkAtStart(supervisor);
+  const schedule = scheduleHostChecks(supervisor, { intervalMs: leakCheckIntervalMs });
   const socket = options.noSocket || options.path === undefined
     ? undefined
     : await startSocketServer({ ...options, path: options.path, service: supervisor });
@@ -45,6 +56,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     closing ??= (async () => {
       const stopAll = !options.liveRestore;
       log.info("Shutting down", { reason, stopAll });
+      await schedule.stop();
       await socket?.close();
       await metricsServer?.close();
       const results = await supervisor.shutdown({ stopAll, timeoutMs: options.stopTimeoutMs });
@@ -59,4 +71,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => void shutdown(signal));
   log.info("Daemon ready", { root: supervisor.root, socket: socket?.path, liveRestore: options.liveRestore ?? false });
   return { supervisor, socketPath: socket?.path, metricsPort: metricsServer?.port, closed, shutdown };
+}
+
+/** The leak check at start, with repair; a host that cannot be read is logged, and the daemon starts all the same. */
+async function checkAtStart(supervisor: Supervisor): Promise<void> {
+  try {
+    const report = await supervisor.checkHost({ repair: true });
+    if (report.leaks > 0) log.warn("Removed what an earlier daemon process left on the host", { leaks: report.leaks, removed: report.removed, failed: report.failed });
+  } catch (error) {
+    log.error("Cannot check the host for leaks at start", { error });
+  }
 }

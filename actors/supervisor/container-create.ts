@@ -7,6 +7,7 @@ import type { SandboxMessage } from "../protocol.ts";
 import { containerSpec } from "./container-spec.ts";
 import type { SupervisorContext } from "./context.ts";
 import { newId } from "./ids.ts";
+import { inFlightOf } from "./in-flight.ts";
 import { findSandbox } from "./lookup.ts";
 import { normalizeContainerConfig } from "./validate.ts";
 
@@ -35,6 +36,8 @@ export async function createContainer(context: SupervisorContext, sandboxId: str
     state: "created",
     createdAt: Date.now(),
   };
+  // Its rootfs mount and cgroup exist before its record does: the leak check leaves them alone until then.
+  const done = inFlightOf(context).begin(id);
   try {
     if (normalized.rootfs !== undefined) await mountRootfs({ lowerDir: normalized.rootfs, containerDir: dir, root: context.root });
     await context.backend.create(containerSpec(record, sandbox));
@@ -46,6 +49,8 @@ export async function createContainer(context: SupervisorContext, sandboxId: str
     if (normalized.rootfs !== undefined) await unmountRootfs(dir, { root: context.root }).catch(() => {});
     await context.store.removeContainer(record).catch(() => {});
     throw error;
+  } finally {
+    done();
   }
   return id;
 }

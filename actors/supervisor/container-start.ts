@@ -1,6 +1,7 @@
 import type { ContainerRecord } from "../../src/state/records.ts";
 import type { ContainerMessage } from "../protocol.ts";
 import type { SupervisorContext } from "./context.ts";
+import { inFlightOf } from "./in-flight.ts";
 import { findContainer } from "./lookup.ts";
 
 const startCallMs = 30_000;
@@ -9,5 +10,11 @@ const startCallMs = 30_000;
 export async function startContainer(context: SupervisorContext, id: string): Promise<ContainerRecord> {
   findContainer(context, id);
   const message: ContainerMessage = { type: "container.start" };
-  return context.system.ask<ContainerRecord>(id, message, { deadlineAt: Date.now() + startCallMs });
+  // Its process is in its cgroup before its record says running: the leak check leaves it alone until then.
+  const done = inFlightOf(context).begin(id);
+  try {
+    return await context.system.ask<ContainerRecord>(id, message, { deadlineAt: Date.now() + startCallMs });
+  } finally {
+    done();
+  }
 }

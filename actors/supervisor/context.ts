@@ -4,6 +4,8 @@ import type { StopRequestOptions } from "../../src/api/pod-service.ts";
 import type { Metrics } from "../../src/metrics/metrics.ts";
 import type { StateStore } from "../../src/state/state-store.ts";
 import type { HostWork } from "./host-work.ts";
+import type { InFlightIds } from "./in-flight.ts";
+import type { HostCheckState } from "./leak-check.ts";
 import type { StopDeadlines } from "./stop-deadlines.ts";
 
 /** What every supervisor verb works with: one object, built once by the Supervisor. */
@@ -24,6 +26,10 @@ export interface SupervisorContext {
   hostWork: HostWork;
   /** `parallel` (default); `sequential` stops the way the reference did, for the benchmark's baseline. */
   stopStrategy: StopStrategy;
+  /** Ids whose run, create or start is in flight: the leak check leaves their host objects alone. Made on first use (`inFlightOf`). */
+  inFlight?: InFlightIds;
+  /** The leak check's own state: the check running, the leaks of the last one. Made on first use. */
+  hostCheck?: HostCheckState;
 }
 
 export type StopStrategy = "parallel" | "sequential";

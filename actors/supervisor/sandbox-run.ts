@@ -12,6 +12,7 @@ import { createContainer } from "./container-create.ts";
 import { startContainer } from "./container-start.ts";
 import type { SupervisorContext } from "./context.ts";
 import { newId } from "./ids.ts";
+import { inFlightOf } from "./in-flight.ts";
 import { normalizeSandboxConfig } from "./validate.ts";
 
 const log = getLogger("supervisor:sandbox");
@@ -35,6 +36,8 @@ export async function runPodSandbox(context: SupervisorContext, config: unknown)
     cgroupPath: `podvisor-${context.tag}/pod-${id}`,
   };
   const startedAt = performance.now();
+  // Its netns, shm and cgroup exist before its record does: the leak check leaves them alone until then.
+  const done = inFlightOf(context).begin(id);
   try {
     await mkdir(record.dir, { recursive: true, mode: 0o700 });
     if (!record.hostNetwork) {
@@ -52,6 +55,8 @@ export async function runPodSandbox(context: SupervisorContext, config: unknown)
   } catch (error) {
     await undo(context, record);
     throw error;
+  } finally {
+    done();
   }
   log.info("Ran pod sandbox", { sandboxId: id, name: record.name, durationMs: Math.round(performance.now() - startedAt) });
   return id;

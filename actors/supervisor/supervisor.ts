@@ -9,6 +9,7 @@ import { Metrics } from "../../src/metrics/metrics.ts";
 import { ProcessBackend } from "../../src/runtime/process-backend.ts";
 import type { RuntimeBackend } from "../../src/runtime/runtime-backend.ts";
 import type { ContainerState, SandboxState } from "../../src/state/records.ts";
+import type { HostCheckReport } from "../../src/api/api-types.ts";
 import { StateStore } from "../../src/state/state-store.ts";
 import { runtimeService, stateService } from "../protocol.ts";
 import type { SandboxMessage, StateRequest } from "../protocol.ts";
@@ -19,6 +20,8 @@ import { startContainer } from "./container-start.ts";
 import { stopContainer } from "./container-stop.ts";
 import type { StopOptions, StopOutcome, StopStrategy, SupervisorContext } from "./context.ts";
 import { createHostWork } from "./host-work.ts";
+import { checkHost } from "./leak-check.ts";
+import type { CheckHostOptions } from "./leak-check.ts";
 import { restoreContainers } from "./restore.ts";
 import { createRuntimeService } from "./runtime-service.ts";
 import { removePodSandbox } from "./sandbox-remove.ts";
@@ -229,5 +232,10 @@ export class Supervisor {
     for (const spec of sandboxes) {
       await this.#spawnActors(spec.id).catch((error: unknown) => log.error("Cannot rebuild a sandbox's actors", { sandboxId: spec.id, error }));
     }
+  }
+
+  /** Compares the host with the records (leak-check.ts); with `repair`, removes what no record owns. */
+  checkHost(options?: CheckHostOptions): Promise<HostCheckReport> {
+    return this.#time("check_host", () => checkHost(this.#context, options));
   }
 }

@@ -21,3 +21,52 @@ export interface SandboxStopResult {
   phases: Record<string, number>;
   warnings?: string[];
 }
+
+/** The kinds of host objects `CheckHost` compares with the records, in the order it repairs them. */
+export type HostObjectKind = "mounts" | "netns" | "cgroups" | "processes";
+
+/** Something on the host that no record owns. */
+export interface HostLeak {
+  /** A mount point, a netns name, a cgroup path (relative to the cgroup2 mount), or a pid. */
+  name: string;
+  /** Why it is a leak, in words. */
+  reason: string;
+  /** For a process: the cgroup it runs in. */
+  cgroup?: string;
+  /** Why a repair leaves it in place (it is still reported and counted). */
+  notRepaired?: string;
+}
+
+/** One kind of host object in `CheckHost`'s result: the records' view against the host's. */
+export interface HostKindReport {
+  /** What the records own and the host has (for processes: the pids in running containers' cgroups). */
+  owned: string[];
+  /** Everything found on the host under this daemon's names. */
+  onHost: string[];
+  /** On the host, owned by no record. */
+  leaks: HostLeak[];
+  /** On the host, named after a sandbox or container whose run, create or start was in flight: not judged. */
+  inFlight: string[];
+  /** Owned by a ready sandbox's record, absent from the host: informational, never repaired. */
+  missing: string[];
+  /** Leaks the repair removed (or found gone). */
+  removed: string[];
+  /** Leaks the repair could not remove, each with its error. */
+  failed: { name: string; code: string; message: string }[];
+  /** Set when this kind could not be read (e.g. no cgroup v2); the other kinds are still checked. */
+  error?: { code: string; message: string };
+}
+
+/** The result of `CheckHost`. */
+export interface HostCheckReport {
+  root: string;
+  tag: string;
+  repair: boolean;
+  checkedAt: number;
+  durationMs: number;
+  kinds: Record<HostObjectKind, HostKindReport>;
+  /** Totals over the kinds. */
+  leaks: number;
+  removed: number;
+  failed: number;
+}

@@ -2,6 +2,7 @@ import type { ApiMethod } from "./api-method.ts";
 import { createContainer } from "./container-create.ts";
 import { listContainers } from "./container-list.ts";
 import { removeContainer } from "./container-remove.ts";
+import { checkHost } from "./host-check.ts";
 import { startContainer } from "./container-start.ts";
 import { containerStatus } from "./container-status.ts";
 import { stopContainer } from "./container-stop.ts";
@@ -30,4 +31,5 @@ export const apiMethods: ApiMethod[] = [
   containerStatus,
   listContainers,
   metrics,
+  checkHost,
 ];

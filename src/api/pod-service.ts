@@ -2,7 +2,7 @@
  * What the API needs from the daemon: the supervisor's verbs. Declared here so that the API does
  * not depend on the actors (the daemon hands it the supervisor, which has this shape).
  */
-import type { SandboxStopResult } from "./api-types.ts";
+import type { HostCheckReport, SandboxStopResult } from "./api-types.ts";
 
 /** A stop's time budget (`deadlineAt` wins over `timeoutMs`), and a hook for each phase reached. */
 export interface StopRequestOptions {
@@ -33,5 +33,7 @@ export interface PodService {
     options?: BatchStopOptions,
   ): Promise<SandboxStopResult[]>;
   metricsText(): Promise<string>;
+  /** The leak check: the host against the records; with `repair`, what no record owns is removed. */
+  checkHost(options?: { repair?: boolean }): Promise<HostCheckReport>;
 }
 

@@ -24,6 +24,7 @@ interface DaemonFlags {
   stopStrategy: string;
   backend: string;
   backendLagMs: string;
+  leakCheckInterval: string;
 }
 
 /** The state root: `/var/lib/podvisor` as root, the XDG data directory otherwise. */
@@ -50,6 +51,7 @@ export function addDaemonCommand(program: Command): void {
     .option("--backend-lag-ms <ms>", "with --backend lagging: how late it reports a container stopped", "300")
     .option("--max-connections <n>", "API connections served at once", "512")
     .option("--client-idle-timeout <seconds>", "close an API connection that sends nothing for this long", "60")
+    .option("--leak-check-interval <seconds>", "check the host for leaks (what no record owns) and remove them this often; 0: only at start", "60")
     .action(async (flags: DaemonFlags) => {
       configureLogging({ level: flags.logLevel, format: flags.logFormat });
       const workers = flags.workers === undefined ? undefined : wholeNumber(flags.workers, "--workers");
@@ -72,6 +74,7 @@ export function addDaemonCommand(program: Command): void {
         idleTimeoutMs: Number(flags.clientIdleTimeout) * 1_000,
         stopStrategy: flags.stopStrategy,
         backend: runtimeBackend(flags.backend, wholeNumber(flags.backendLagMs, "--backend-lag-ms")),
+        leakCheckIntervalMs: leakCheckIntervalMs(flags.leakCheckInterval),
       });
       await daemon.closed;
       process.exit(0);
@@ -82,6 +85,13 @@ function runtimeBackend(name: string, lagMs: number): RuntimeBackend {
   if (name === "process") return new ProcessBackend();
   if (name === "lagging") return new LaggingBackend(new ProcessBackend(), { lagMs });
   throw new RangeError(`Cannot start the daemon: --backend must be process or lagging, got "${name}"`);
+}
+
+/** At most a day: a longer interval would overflow the timer into one that fires at once. */
+function leakCheckIntervalMs(value: string): number {
+  const seconds = wholeNumber(value, "--leak-check-interval");
+  if (seconds > 86_400) throw new RangeError(`Cannot start the daemon: --leak-check-interval must be at most 86400 seconds (a day), got "${value}"`);
+  return seconds * 1_000;
 }
 
 function wholeNumber(value: string, flag: string): number {

@@ -13,6 +13,7 @@ import { addContainerRemoveCommand } from "./commands/container-remove.ts";
 import { addContainerRunCommand } from "./commands/container-run.ts";
 import { addContainerStartCommand } from "./commands/container-start.ts";
 import { addContainerStopCommand } from "./commands/container-stop.ts";
+import { addHostCheckCommand } from "./commands/host-check.ts";
 import { addMetricsCommand } from "./commands/metrics.ts";
 import { addSandboxInspectCommand } from "./commands/sandbox-inspect.ts";
 import { addSandboxListCommand } from "./commands/sandbox-list.ts";
@@ -41,7 +42,7 @@ program.hook("preSubcommand", (_program, command) => {
 for (const add of [
   addSandboxRunCommand, addSandboxStopCommand, addSandboxRemoveCommand, addSandboxListCommand, addSandboxInspectCommand,
   addContainerCreateCommand, addContainerStartCommand, addContainerRunCommand, addContainerStopCommand, addContainerRemoveCommand,
-  addContainerListCommand, addContainerInspectCommand, addMetricsCommand, addVersionCommand,
+  addContainerListCommand, addContainerInspectCommand, addHostCheckCommand, addMetricsCommand, addVersionCommand,
 ]) add(program);
 addDaemonCommand(program);
 

@@ -1,5 +1,8 @@
 import client from "prom-client";
 
+/** The kinds of host objects the leak check counts (the API's `HostObjectKind`). */
+const leakKinds = ["mounts", "netns", "cgroups", "processes"] as const;
+
 /**
  * podvisor's Prometheus metrics: for every operation (`stop_pod_sandbox`, `run_pod_sandbox` …) a
  * count, a latency histogram and an error count by code; and a histogram of each stop phase.
@@ -45,12 +48,73 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly #hostChecks = new client.Counter({
+    name: "podvisor_host_checks_total",
+    help: "Leak checks run (CheckHost and the periodic check), by whether they repaired",
+    labelNames: ["repair"] as const,
+    registers: [this.registry],
+  });
+  readonly #hostCheckFailures = new client.Counter({
+    name: "podvisor_host_check_failures_total",
+    help: "Leak checks that could not finish (the host could not be read)",
+    registers: [this.registry],
+  });
+  readonly #leaks = new client.Gauge({
+    name: "podvisor_leaks",
+    help: "Leaks the last leak check found on the host, by kind (mounts, netns, cgroups, processes)",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  readonly #leaksFound = new client.Counter({
+    name: "podvisor_leaks_found_total",
+    help: "Leaks found on the host, by kind, summed over every check (a leak found by two checks counts twice)",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  readonly #leaksRemoved = new client.Counter({
+    name: "podvisor_leaks_removed_total",
+    help: "Leaks a leak check removed from the host, by kind",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  readonly #leakRemovalFailures = new client.Counter({
+    name: "podvisor_leak_removal_failures_total",
+    help: "Leaks a leak check tried to remove and could not, by kind",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+
   countResumedStops(sandboxes: number): void {
     this.#resumedStops.inc(sandboxes);
   }
 
   countRestored(outcome: "adopted" | "exited-while-down" | "failed", containers: number): void {
     if (containers > 0) this.#restored.inc({ outcome }, containers);
+  }
+
+  constructor() {
+    // Every series exists from the start at 0, so a scrape before the first leak still shows them.
+    for (const kind of leakKinds) {
+      for (const metric of [this.#leaksFound, this.#leaksRemoved, this.#leakRemovalFailures]) metric.inc({ kind }, 0);
+      this.#leaks.set({ kind }, 0);
+    }
+    this.#hostCheckFailures.inc(0);
+  }
+
+  /** Records one finished leak check: its leaks, removals and removal failures, by kind. */
+  observeHostCheck(report: { repair: boolean; kinds: Record<string, { leaks: unknown[]; removed: unknown[]; failed: unknown[] }> }): void {
+    this.#hostChecks.inc({ repair: String(report.repair) });
+    for (const [kind, found] of Object.entries(report.kinds)) {
+      this.#leaks.set({ kind }, found.leaks.length);
+      this.#leaksFound.inc({ kind }, found.leaks.length);
+      this.#leaksRemoved.inc({ kind }, found.removed.length);
+      this.#leakRemovalFailures.inc({ kind }, found.failed.length);
+    }
+  }
+
+  /** Records a leak check that could not finish. */
+  observeHostCheckFailure(): void {
+    this.#hostCheckFailures.inc();
   }
 
   /** Reports the actors hosted by each worker thread, read when metrics are scraped. */

@@ -1,0 +1,90 @@
+/**
+ * What lies on the host under one daemon's names, read for the leak check: mounts under its
+ * sandboxes' directory, network namespaces `pv-<tag>-…`, cgroups below `podvisor-<tag>`, and each
+ * process in them with its cgroup. Reading only: nothing here changes the host.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { toErrorData } from "../actor-system/errors.ts";
+import type { ErrorData } from "../actor-system/errors.ts";
+import { listCgroups } from "./cgroup.ts";
+import { isNotFound } from "./cgroup-fs.ts";
+import { findCgroup2Mount } from "./cgroup-path.ts";
+import { Limiter } from "./host-batcher.ts";
+import { mountsUnder } from "./mountinfo.ts";
+import { listNetns } from "./netns.ts";
+
+/** A process in one of the daemon's cgroups. */
+export interface CgroupProcess {
+  pid: number;
+  /** Relative to the cgroup2 mount, as `/proc/<pid>/cgroup` says it. */
+  cgroup: string;
+}
+
+export interface HostInventory {
+  /** Mount points strictly below `<root>/sandboxes`, deepest first, each once (however many are stacked). */
+  mounts: string[];
+  netns: string[];
+  /** Every cgroup below `podvisor-<tag>` (not that one itself), parents before children. */
+  cgroups: string[];
+  /** Every process in `podvisor-<tag>` or below it. */
+  processes: CgroupProcess[];
+  /** A kind that could not be read (no cgroup v2 here, …): the others are still read. */
+  errors: Partial<Record<"mounts" | "netns" | "cgroups" | "processes", ErrorData>>;
+}
+
+/** `cgroup.procs` files read at once: each holds a descriptor, and there is one per container. */
+const procsReadLimit = 64;
+
+/**
+ * Reads the host as one daemon sees it. Mounts are only looked for below `<root>/sandboxes`, where
+ * the daemon mounts everything it mounts, so that another daemon whose root lies inside this one's
+ * is never taken for this one's leak.
+ *
+ * @example
+ * const host = await readHostInventory({ root: "/var/lib/podvisor", tag: "5b96b3af" });
+ */
+export async function readHostInventory(options: { root: string; tag: string }): Promise<HostInventory> {
+  const inventory: HostInventory = { mounts: [], netns: [], cgroups: [], processes: [], errors: {} };
+  const sandboxesDir = join(options.root, "sandboxes");
+  try {
+    const points = (await mountsUnder(sandboxesDir)).map((mount) => mount.mountPoint);
+    inventory.mounts = [...new Set(points)].filter((point) => point !== sandboxesDir);
+  } catch (error) {
+    inventory.errors.mounts = toErrorData(error);
+  }
+  try {
+    inventory.netns = await listNetns(`pv-${options.tag}-`);
+  } catch (error) {
+    inventory.errors.netns = toErrorData(error);
+  }
+  const top = `podvisor-${options.tag}`;
+  try {
+    inventory.cgroups = await listCgroups(`${top}/`);
+  } catch (error) {
+    inventory.errors.cgroups = inventory.errors.processes = toErrorData(error);
+    return inventory;
+  }
+  try {
+    inventory.processes = await readProcesses([top, ...inventory.cgroups]);
+  } catch (error) {
+    inventory.errors.processes = toErrorData(error);
+  }
+  return inventory;
+}
+
+/** The processes of each cgroup (a cgroup gone meanwhile has none), in the cgroups' order. */
+async function readProcesses(cgroups: string[]): Promise<CgroupProcess[]> {
+  const mount = await findCgroup2Mount();
+  const limiter = new Limiter(procsReadLimit);
+  const perCgroup = await Promise.all(cgroups.map((cgroup) => limiter.run(async () => {
+    try {
+      const text = await readFile(join(mount, cgroup, "cgroup.procs"), "utf8");
+      return text.split("\n").filter((line) => line !== "").map((line) => ({ pid: Number(line), cgroup }));
+    } catch (error) {
+      if (isNotFound(error)) return [];
+      throw error;
+    }
+  })));
+  return perCgroup.flat();
+}
