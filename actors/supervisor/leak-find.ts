@@ -93,7 +93,7 @@ export function findLeaks(input: FindLeaksInput): { kinds: Record<HostObjectKind
     const leak: HostLeak = { name, cgroup: process.cgroup, reason: "" };
     kinds.processes.leaks.push(leak);
     if (leakedCgroups.has(process.cgroup)) {
-      leak.reason = `in cgroup ${process.cgroup}, which ${reason(cgroupIds(process.cgroup))}`;
+      leak.reason = `in cgroup ${process.cgroup}, itself a leak: ${reason(cgroupIds(process.cgroup))}`;
       if (holdsKept.has(process.cgroup)) leak.notRepaired = "its cgroup holds one that is owned or in flight; killing it whole would reach them";
       else addTo(plan.killCgroups, process.cgroup, name);
     } else if (containerCgroup !== undefined && container?.state === "exited") {
