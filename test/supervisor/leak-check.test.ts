@@ -133,6 +133,33 @@ describe("the leak check", () => {
     await waitUntil(async () => !(await intruder.exists()));
   });
 
+  test("a process put directly in the daemon's cgroup or a sandbox's is killed by pid, and the sandbox keeps running", async () => {
+    const inTop = await leakProcess(`podvisor-${t.supervisor.tag}`);
+    const inPod = await leakProcess(`podvisor-${t.supervisor.tag}/pod-${sandboxId}`);
+    leaks.push(inTop, inPod);
+    const report = await t.supervisor.checkHost({ repair: true });
+    expect(report.kinds.processes.leaks.map((leak) => leak.reason).sort()).toEqual([
+      `directly in cgroup podvisor-${t.supervisor.tag}, where podvisor runs no process`,
+      `directly in cgroup podvisor-${t.supervisor.tag}/pod-${sandboxId}, where podvisor runs no process`,
+    ]);
+    expect(report.kinds.processes.removed.sort()).toEqual([inTop.name, inPod.name].sort());
+    expect(await inTop.exists()).toBe(false);
+    expect(await inPod.exists()).toBe(false);
+    expect(report.kinds.cgroups.leaks).toEqual([]);
+    expect(t.supervisor.containerStatus(containerId).state).toBe("running");
+  });
+
+  test("what a stopped sandbox left behind is a leak that names it, and its removal then succeeds", async () => {
+    const id = await t.supervisor.runPodSandbox({ name: "stopped" });
+    await t.supervisor.stopPodSandbox(id, { timeoutMs: 1_000 });
+    const left = await leakNetns(t.supervisor.tag, id);
+    leaks.push(left);
+    const report = await t.supervisor.checkHost({ repair: true });
+    expect(report.kinds.netns.leaks).toEqual([{ name: left.name, reason: `its pod sandbox ${id} is stopped` }]);
+    expect(report.kinds.netns.removed).toEqual([left.name]);
+    await t.supervisor.removePodSandbox(id);
+  });
+
   test("checks racing sandbox runs and container starts never take what an operation in flight makes", async () => {
     let stop = false;
     let checks = 0;
@@ -218,8 +245,9 @@ describe("the daemon's leak checks", () => {
       // A leak made while it runs is removed once two periodic checks in a row have found it.
       const later = await leakNetns(tag);
       leaks.push(later);
-      await waitUntil(async () => !(await later.exists()), 20_000);
-      expect(metric(await daemon.supervisor.metricsText(), "podvisor_leaks_removed_total", "netns")).toBe(2);
+      const removedNetns = async () => metric(await daemon.supervisor.metricsText(), "podvisor_leaks_removed_total", "netns");
+      await waitUntil(async () => (await removedNetns()) === 2, 20_000);
+      expect(await later.exists()).toBe(false);
     } finally {
       await daemon.shutdown("test");
     }
