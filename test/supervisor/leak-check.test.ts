@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execa } from "execa";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { InFlightIds } from "../../actors/supervisor/in-flight.ts";
 import type { Supervisor } from "../../actors/supervisor/supervisor.ts";
@@ -158,6 +159,20 @@ describe("the leak check", () => {
     expect(report.kinds.netns.leaks).toEqual([{ name: left.name, reason: `its pod sandbox ${id} is stopped` }]);
     expect(report.kinds.netns.removed).toEqual([left.name]);
     await t.supervisor.removePodSandbox(id);
+  });
+
+  test("a netns or shm a ready sandbox's record names and the host lacks is reported missing, and nothing else is done", async () => {
+    const id = await t.supervisor.runPodSandbox({ name: "robbed" });
+    const netns = `pv-${t.supervisor.tag}-${id}`;
+    const shm = join(t.supervisor.root, "sandboxes", id, "shm");
+    await execa("ip", ["netns", "del", netns]);
+    await execa("umount", [shm]);
+    const report = await t.supervisor.checkHost({ repair: true });
+    expect(report.kinds.netns.missing).toEqual([netns]);
+    expect(report.kinds.mounts.missing).toEqual([shm]);
+    expect(report).toMatchObject({ leaks: 0, removed: 0 });
+    expect(existsSync(`/run/netns/${netns}`)).toBe(false);
+    await t.supervisor.removePodSandbox(id); // the stop finds them gone, which is done
   });
 
   test("checks racing sandbox runs and container starts never take what an operation in flight makes", async () => {
