@@ -72,10 +72,11 @@ type SkipBusy = <T>(kind: HostObjectKind, items: T[], names: (item: T) => string
 
 /** Kills leaked processes (whole cgroups where they are all leaked, else one by one), then waits for them to go. */
 async function killLeakedProcesses(plan: RepairPlan, report: HostKindReport, skipBusy: SkipBusy, signal: AbortSignal | undefined): Promise<void> {
-  const waitSignal = signal === undefined ? AbortSignal.timeout(leakKillGraceMs) : AbortSignal.any([AbortSignal.timeout(leakKillGraceMs), signal]);
-  const fail = (pid: string, error: unknown) => report.failed.push({ name: pid, ...toErrorData(error) });
   const cgroups = skipBusy("processes", [...plan.killCgroups], ([, leaked]) => leaked, ([path]) => cgroupIds(path));
   const pids = skipBusy("processes", plan.killPids, (process) => [String(process.pid)], (process) => cgroupIds(process.cgroup));
+  if (cgroups.length + pids.length === 0) return;
+  const waitSignal = signal === undefined ? AbortSignal.timeout(leakKillGraceMs) : AbortSignal.any([AbortSignal.timeout(leakKillGraceMs), signal]);
+  const fail = (pid: string, error: unknown) => report.failed.push({ name: pid, ...toErrorData(error) });
   await Promise.all([
     ...cgroups.map(async ([path, leaked]) => {
       try {
