@@ -42,10 +42,13 @@ export async function stopContainers(context: SupervisorContext, records: Contai
   const takeovers: Promise<void>[] = [];
   const takeOver = async (record: ContainerRecord, why: string): Promise<void> => {
     add(result.warnings, record.sandboxId, `container ${record.id}: ${why}; stopped from the main thread`);
+    context.takenOver.add(record.id);
     try {
       await stopFromMainThread(context, record, deadlineAt, why);
     } catch (error) {
       add(result.errors, record.sandboxId, new CodedError("STOP_INCOMPLETE", `Cannot stop container ${record.id}: ${(error as Error).message}`, { cause: error }));
+    } finally {
+      context.takenOver.delete(record.id);
     }
   };
   await context.system.broadcast<ContainerRecord>(running.map((record) => record.id), message, {

@@ -20,6 +20,11 @@ export interface SupervisorContext {
   deadlines: StopDeadlines;
   /** Stops in progress, by sandbox id: a second stop joins the first. */
   stopsInFlight: Map<string, Promise<StopOutcome>>;
+  /**
+   * Containers the main thread is stopping itself because their actor was lost or hangs: until it
+   * has recorded their exit, a rebuilt actor's report of the same exit must not be written over it.
+   */
+  takenOver: Set<string>;
   /** Time a container gets after its kill to be reported stopped. */
   killGraceMs: number;
   metrics: Metrics;

@@ -90,6 +90,7 @@ export class Supervisor {
       backend: options.backend ?? new ProcessBackend(),
       deadlines: new StopDeadlines(),
       stopsInFlight: new Map(),
+      takenOver: new Set(),
       killGraceMs: options.killGraceMs ?? 5_000,
       metrics: new Metrics(),
       hostWork: createHostWork(root),
@@ -97,7 +98,13 @@ export class Supervisor {
     };
     const runtime = createRuntimeService(context.backend, system, context.deadlines);
     system.serve(runtimeService, runtime.handle);
-    system.serve(stateService, (message) => store.saveContainer((message as StateRequest).record));
+    system.serve(stateService, async (message) => {
+      const { record } = message as StateRequest;
+      // An exit is recorded once. When a worker is lost mid-stop the main thread stops the container
+      // and records why; the rebuilt actor then hears of the same exit and must not overwrite that.
+      if (context.takenOver.has(record.id) || store.containers.get(record.id)?.state === "exited") return;
+      await store.saveContainer(record);
+    });
     context.metrics.watchActors(() => system.stats().actorsPerWorker);
     const supervisor = new Supervisor(context);
     system.onActorsLost((lost) => void supervisor.#rebuild(lost));
@@ -204,6 +211,11 @@ export class Supervisor {
     await this.#context.system.shutdown();
     if (options.stopAll) await removeEmptyCgroup(`podvisor-${this.#context.tag}`);
     return results;
+  }
+
+  /** The actor runtime underneath: for tools and tests that must reach a worker (to hang one, say). */
+  get actorSystem(): ActorSystem {
+    return this.#context.system;
   }
 
   /** Which worker hosts a sandbox (and its containers). */

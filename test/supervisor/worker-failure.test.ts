@@ -1,0 +1,76 @@
+/**
+ * A worker thread that dies or hangs in the middle of a stop does not stop the stop: the
+ * supervisor stops the affected containers itself (their stop signal while the deadline has not
+ * passed, the kill at it), records why, rebuilds the actors, and the sandbox ends stopped within
+ * its deadline plus a small bound. The hang is real: an actor caught in a synchronous endless loop
+ * on the sandbox's own worker (test/actor-system/fixtures).
+ */
+import { readFile } from "node:fs/promises";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { refs } from "../actor-system/fixtures/behaviors.ts";
+import { isAlive, noLeftovers, startTestSupervisor, waitUntil, zombieChildren } from "../support/supervisor.ts";
+import type { TestSupervisor } from "../support/supervisor.ts";
+
+const ignoresTerm = ["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"];
+/** What the stop may take past its deadline: the kill, its report, and the record's write. */
+const boundMs = 2_500;
+
+describe("a worker that fails during a stop", () => {
+  let t: TestSupervisor;
+  beforeEach(async () => {
+    t = await startTestSupervisor({ workers: 2, heartbeatTimeoutMs: 1_000 });
+  });
+  afterEach(async () => {
+    expect(await t.close()).toEqual(noLeftovers);
+  });
+
+  async function podWithStubbornContainer(): Promise<{ id: string; stubborn: string; obedient: string }> {
+    const id = await t.supervisor.runPodSandbox({ name: "worker-failure" });
+    const stubborn = await t.supervisor.createContainer(id, { name: "stubborn", command: ignoresTerm });
+    const obedient = await t.supervisor.createContainer(id, { name: "obedient", command: ["sleep", "1000"] });
+    await t.supervisor.startContainer(stubborn);
+    await t.supervisor.startContainer(obedient);
+    const { logPath } = t.supervisor.containerStatus(stubborn);
+    await waitUntil(async () => (await readFile(logPath, "utf8")).includes("ready"));
+    return { id, stubborn, obedient };
+  }
+
+  async function expectStoppedInTime(id: string, stubborn: string, stop: Promise<{ warnings: string[] }>, startedAt: number, timeoutMs: number): Promise<void> {
+    const outcome = await stop;
+    expect(Date.now() - startedAt).toBeLessThan(timeoutMs + boundMs);
+    expect(t.supervisor.podSandboxStatus(id).state).toBe("stopped");
+    expect(outcome.warnings.join("\n")).toMatch(/stopped from the main thread/);
+    const container = t.supervisor.containerStatus(stubborn);
+    expect(container).toMatchObject({ state: "exited", reason: "killed-at-deadline" });
+    expect(container.message).toMatch(/^stopped by the supervisor: /);
+    // Killed at its deadline, not at once when its actor was lost.
+    expect(container.finishedAt as number).toBeGreaterThanOrEqual(startedAt + timeoutMs - 1_100);
+    expect(t.supervisor.listContainers({ podSandboxId: id }).every((c) => c.state === "exited")).toBe(true);
+    expect(t.supervisor.listContainers({ podSandboxId: id }).map((c) => c.pid as number).filter(isAlive)).toEqual([]);
+    // The actors were rebuilt: the sandbox has a worker again, and answers.
+    await waitUntil(() => t.supervisor.workerOf(id) !== undefined);
+  }
+
+  test("dies: the supervisor stops the containers itself, at the deadline, and the sandbox ends stopped", async () => {
+    const { id, stubborn } = await podWithStubbornContainer();
+    const timeoutMs = 2_000;
+    const startedAt = Date.now();
+    const stop = t.supervisor.stopPodSandbox(id, { timeoutMs });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    t.supervisor.recycleWorker(t.supervisor.workerOf(id) as number);
+    await expectStoppedInTime(id, stubborn, stop, startedAt, timeoutMs);
+    expect(await zombieChildren()).toEqual([]);
+  });
+
+  test("hangs: found by its heartbeat, and the stop still ends within its deadline plus a small bound", async () => {
+    const { id, stubborn } = await podWithStubbornContainer();
+    const system = t.supervisor.actorSystem;
+    const spinner = await system.spawn({ behavior: refs.spinner, near: id });
+    const timeoutMs = 3_000;
+    const startedAt = Date.now();
+    const stop = t.supervisor.stopPodSandbox(id, { timeoutMs });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    system.tell(spinner, "spin");
+    await expectStoppedInTime(id, stubborn, stop, startedAt, timeoutMs);
+  });
+});
