@@ -5,9 +5,12 @@
  *            under Node and under Deno, printed as one table.
  *   teardown N sandboxes × M containers stopped all at once by a podvisor daemon, against the
  *            reference's sequential way and the raw floor of the same host work.
+ *   crash    crash trials: a daemon killed with SIGKILL at a random moment of a stop-all, restarted
+ *            on the same root; counts leaks and lost exit codes.
  */
 import { Command } from "commander";
 import { runActorRuntimeBench } from "./actor-runtime/run.ts";
+import { runCrashBench } from "./crash/run.ts";
 import { runTeardownBench } from "./teardown/run.ts";
 
 const program = new Command("bench").description("podvisor benchmarks").showHelpAfterError();
@@ -29,4 +32,15 @@ program
   .option("--no-floor", "skip the raw floor")
   .option("--out <dir>", "where the JSON and SVG go", "bench/results")
   .action(runTeardownBench);
+program
+  .command("crash")
+  .description("crash trials: SIGKILL the daemon during a stop-all, restart it, check for leaks and lost exit codes")
+  .option("--trials <n>", "trials per runtime", "20")
+  .option("--sandboxes <n>", "sandboxes per trial", "50")
+  .option("--containers <m>", "containers per sandbox (plus its infra)", "3")
+  .option("--runtime <runtime>", "the daemon's runtime: node, deno or both", "node")
+  .option("--timeout <seconds>", "the stop-all's timeout", "2")
+  .option("--seed <n>", "seed of the first trial (trial i uses seed + i); default: from the clock, printed")
+  .option("--kill-at <ms>", "kill the daemon this long after the stop-all is sent, instead of a seeded moment")
+  .action(runCrashBench);
 await program.parseAsync(process.argv);
