@@ -24,8 +24,21 @@ export interface WorkerRouterOptions {
  * settled, messages between actors on different workers are forwarded, and asks forwarded to a
  * worker that is then lost are failed at once instead of waiting for their deadline.
  */
+/**
+ * The longest run of main-thread service calls started in one go. Each runs synchronously up to
+ * its first await (a `kill(2)`, a file opened): a stop of 1,000 sandboxes arrives as batches of
+ * thousands of asks, and starting them all at once held the event loop for ~300 ms, so a status
+ * request waited that long. In slices, I/O (the socket, timers) gets its turn between them.
+ */
+const serviceSliceMs = 5;
+const noop = () => {};
+
 export class WorkerRouter {
   #options: WorkerRouterOptions;
+  /** Service calls waiting for their slice, in arrival order; `#next` is the first not yet started. */
+  #calls: (() => void)[] = [];
+  #next = 0;
+  #draining = false;
   #bySerial = new Map<number, WorkerHandle>();
   /** Forwarded asks still unanswered: `${from}:${id}` → the worker they went to. */
   #forwarded = new Map<string, { target: WorkerHandle; ask: AskEnvelope }>();
@@ -40,7 +53,7 @@ export class WorkerRouter {
       switch (envelope.k) {
         case "tell": {
           const service = this.#options.service(envelope.to);
-          if (service !== undefined) void this.#serve(service, envelope.msg, Number.POSITIVE_INFINITY);
+          if (service !== undefined) this.#enqueue(() => void this.#serve(service, envelope.msg, Number.POSITIVE_INFINITY));
           else this.#options.lookup(envelope.to)?.outbox.push(envelope);
           break;
         }
@@ -73,11 +86,11 @@ export class WorkerRouter {
   #forwardAsk(ask: AskEnvelope): void {
     const service = this.#options.service(ask.to);
     if (service !== undefined) {
-      void this.#serve(service, ask.msg, ask.deadlineAt).then((result) => this.#forwardReply(
+      this.#enqueue(() => void this.#serve(service, ask.msg, ask.deadlineAt).then((result) => this.#forwardReply(
         result.ok
           ? { k: "reply", id: ask.id, to: ask.from, ok: true, value: result.value }
           : { k: "reply", id: ask.id, to: ask.from, ok: false, error: toErrorData(result.error) },
-      ));
+      )));
       return;
     }
     const target = this.#options.lookup(ask.to);
@@ -89,6 +102,29 @@ export class WorkerRouter {
     }
     this.#forwarded.set(`${ask.from}:${ask.id}`, { target, ask });
     target.outbox.push(ask);
+  }
+
+  /** Starts service calls in order, at most {@link serviceSliceMs} of them at a time (see there). */
+  #enqueue(call: () => void): void {
+    this.#calls.push(call);
+    if (!this.#draining) this.#drain();
+  }
+
+  #drain(): void {
+    this.#draining = true;
+    const until = performance.now() + serviceSliceMs;
+    while (this.#next < this.#calls.length && performance.now() < until) {
+      const call = this.#calls[this.#next];
+      this.#calls[this.#next++] = noop; // let it be collected
+      call();
+    }
+    if (this.#next < this.#calls.length) {
+      setImmediate(() => this.#drain());
+      return;
+    }
+    this.#calls = [];
+    this.#next = 0;
+    this.#draining = false;
   }
 
   async #serve(service: MainThreadService, message: unknown, deadlineAt: number): Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }> {
