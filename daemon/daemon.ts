@@ -5,7 +5,7 @@
  */
 import { Supervisor } from "../actors/supervisor/supervisor.ts";
 import type { SupervisorOptions } from "../actors/supervisor/supervisor.ts";
-import { startSocketServer } from "../src/api/socket-server.ts";
+import { startApiThread } from "../src/api/api-thread.ts";
 import type { SocketServerOptions } from "../src/api/socket-server.ts";
 import { getLogger } from "../src/log/logger.ts";
 import { startMetricsServer } from "../src/metrics/metrics-server.ts";
@@ -47,7 +47,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const schedule = scheduleHostChecks(supervisor, { intervalMs: leakCheckIntervalMs });
   const socket = options.noSocket || options.path === undefined
     ? undefined
-    : await startSocketServer({ ...options, path: options.path, service: supervisor });
+    : await startApiThread({ ...options, path: options.path, service: supervisor });
   const metricsServer = options.metricsAddress === undefined ? undefined : await startMetricsServer(options.metricsAddress, supervisor.metrics);
   let closing: Promise<void> | undefined;
   let resolveClosed: () => void = () => {};

@@ -6,7 +6,7 @@ import type { ContainerRecord } from "../../src/state/records.ts";
 import type { SandboxMessage } from "../protocol.ts";
 import { containerSpec } from "./container-spec.ts";
 import type { SupervisorContext } from "./context.ts";
-import { newId } from "./ids.ts";
+import { newId } from "../../src/state/ids.ts";
 import { inFlightOf } from "./in-flight.ts";
 import { findSandbox } from "./lookup.ts";
 import { normalizeContainerConfig } from "./validate.ts";

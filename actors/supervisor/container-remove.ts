@@ -1,7 +1,7 @@
 import { unmountRootfs } from "../../src/host/rootfs.ts";
 import type { SupervisorContext } from "./context.ts";
 import { stopContainer } from "./container-stop.ts";
-import { validateId } from "./ids.ts";
+import { validateId } from "../../src/state/ids.ts";
 import { CodedError } from "../../src/actor-system/index.ts";
 
 /**

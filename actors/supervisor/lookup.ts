@@ -1,13 +1,12 @@
-import { CodedError } from "../../src/actor-system/index.ts";
 import type { ContainerRecord, SandboxRecord } from "../../src/state/records.ts";
 import type { SupervisorContext } from "./context.ts";
-import { validateId } from "./ids.ts";
+import { containerNotFound, sandboxNotFound, validateId } from "../../src/state/ids.ts";
 
 /** The record of a sandbox, or a NOT_FOUND error; a malformed id is a TypeError. */
 export function findSandbox(context: SupervisorContext, id: unknown): SandboxRecord {
   validateId(id, "pod sandbox");
   const record = context.store.sandboxes.get(id);
-  if (record === undefined) throw new CodedError("NOT_FOUND", `Cannot find pod sandbox "${id}"`, { details: { podSandboxId: id } });
+  if (record === undefined) throw sandboxNotFound(id);
   return record;
 }
 
@@ -15,6 +14,6 @@ export function findSandbox(context: SupervisorContext, id: unknown): SandboxRec
 export function findContainer(context: SupervisorContext, id: unknown): ContainerRecord {
   validateId(id, "container");
   const record = context.store.containers.get(id);
-  if (record === undefined) throw new CodedError("NOT_FOUND", `Cannot find container "${id}"`, { details: { containerId: id } });
+  if (record === undefined) throw containerNotFound(id);
   return record;
 }

@@ -1,6 +1,6 @@
 import { getLogger } from "../../src/log/logger.ts";
 import type { SupervisorContext } from "./context.ts";
-import { validateId } from "./ids.ts";
+import { validateId } from "../../src/state/ids.ts";
 import { stopPodSandbox } from "./sandbox-stop.ts";
 
 const log = getLogger("supervisor:sandbox");

@@ -11,7 +11,7 @@ import { sandboxRef } from "../sandbox.ts";
 import { createContainer } from "./container-create.ts";
 import { startContainer } from "./container-start.ts";
 import type { SupervisorContext } from "./context.ts";
-import { newId } from "./ids.ts";
+import { newId } from "../../src/state/ids.ts";
 import { inFlightOf } from "./in-flight.ts";
 import { normalizeSandboxConfig } from "./validate.ts";
 

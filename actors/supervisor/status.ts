@@ -30,12 +30,12 @@ export function listContainers(context: SupervisorContext, filter: { podSandboxI
     .map(containerView);
 }
 
-function sandboxStatus(record: SandboxRecord): PodSandboxStatus {
+export function sandboxStatus(record: SandboxRecord): PodSandboxStatus {
   const { dir: _dir, netnsName: _netnsName, ...status } = record;
   return status;
 }
 
-function containerView(record: ContainerRecord): ContainerStatus {
+export function containerView(record: ContainerRecord): ContainerStatus {
   const { sandboxId, dir: _dir, ...status } = record;
   return { ...status, podSandboxId: sandboxId };
 }

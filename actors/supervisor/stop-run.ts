@@ -115,6 +115,7 @@ async function finishSandbox(context: SupervisorContext, record: SandboxRecord, 
     throw stopStepFailed(`pod sandbox ${record.id}`, "sandbox-record-write", error, { podSandboxId: record.id });
   });
   context.store.sandboxes.set(record.id, Object.assign(record, stopped));
+  context.store.touchSandbox(record);
   const durationMs = performance.now() - startedAt;
   const phases = { "containers-stop": containersMs, ...cleanup.phases, total: durationMs };
   context.metrics.observePhases(phases);
@@ -131,7 +132,8 @@ async function finishSandbox(context: SupervisorContext, record: SandboxRecord, 
 async function journal(context: SupervisorContext, record: SandboxRecord, phase: StopPhase, options: StopOptions, write: { memoryOnly?: boolean } = {}): Promise<void> {
   record.stop = { phase, deadlineAt: context.deadlines.get(record.id) ?? Date.now(), requestedAt: record.stop?.requestedAt ?? Date.now() };
   if (phase === "requested") record.stop.requestedAt = Date.now();
-  if (!write.memoryOnly) await context.store.saveSandbox(record);
+  if (write.memoryOnly) context.store.touchSandbox(record);
+  else await context.store.saveSandbox(record);
   options.onProgress?.({ podSandboxId: record.id, phase });
 }
 

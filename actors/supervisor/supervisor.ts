@@ -27,8 +27,9 @@ import { createRuntimeService } from "./runtime-service.ts";
 import { removePodSandbox } from "./sandbox-remove.ts";
 import { runPodSandbox } from "./sandbox-run.ts";
 import { stopPodSandbox } from "./sandbox-stop.ts";
-import { containerStatus, listContainers, listPodSandbox, podSandboxStatus } from "./status.ts";
+import { containerStatus, containerView, listContainers, listPodSandbox, podSandboxStatus, sandboxStatus } from "./status.ts";
 import type { ContainerStatus, PodSandboxStatus } from "./status.ts";
+import type { StatusChange } from "../../src/api/api-types.ts";
 import { stopPodSandboxes } from "./stop-all.ts";
 import type { BatchStopOptions, StopAllResult } from "./stop-all.ts";
 import { StopDeadlines } from "./stop-deadlines.ts";
@@ -181,6 +182,32 @@ export class Supervisor {
 
   listContainers(filter?: { podSandboxId?: string; state?: ContainerState }): ContainerStatus[] {
     return listContainers(this.#context, filter);
+  }
+
+  /**
+   * Every sandbox's and container's status as it is now, and each change to come, in order, until
+   * `stop()`: what the API thread keeps its copy with, so that status and list never wait for the
+   * main thread (see `src/api/api-thread.ts`).
+   */
+  watchStatus(listener: (change: StatusChange) => void): { snapshot: StatusChange[]; stop(): void } {
+    const { store } = this.#context;
+    const snapshot: StatusChange[] = [
+      ...[...store.sandboxes.values()].map((record): StatusChange => ({ kind: "sandbox", status: sandboxStatus(record) })),
+      ...[...store.containers.values()].map((record): StatusChange => ({ kind: "container", status: containerView(record) })),
+    ];
+    const stop = store.onChange((change) => {
+      switch (change.type) {
+        case "sandbox":
+          return listener({ kind: "sandbox", status: sandboxStatus(change.record) });
+        case "container":
+          return listener({ kind: "container", status: containerView(change.record) });
+        case "sandbox-removed":
+          return listener({ kind: "sandbox-removed", id: change.id });
+        case "container-removed":
+          return listener({ kind: "container-removed", id: change.id });
+      }
+    });
+    return { snapshot, stop };
   }
 
   /** Stops many sandboxes (or all) under one absolute deadline; reports each one's outcome. */

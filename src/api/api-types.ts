@@ -70,3 +70,13 @@ export interface HostCheckReport {
   removed: number;
   failed: number;
 }
+
+/**
+ * A change to what status and list report, as the supervisor sends it to the API thread's copy
+ * (see `status-replica.ts`): a sandbox's or container's new status, or its removal.
+ */
+export type StatusChange =
+  | { kind: "sandbox"; status: PodSandboxStatus }
+  | { kind: "container"; status: ContainerStatus }
+  | { kind: "sandbox-removed"; id: string }
+  | { kind: "container-removed"; id: string };

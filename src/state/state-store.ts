@@ -10,6 +10,13 @@ import type { ContainerRecord, SandboxRecord } from "./records.ts";
 
 const sandboxFile = "sandbox.json";
 
+/** A change to the records in memory, for whoever keeps a copy of them (the API thread's replica). */
+export type RecordChange =
+  | { type: "sandbox"; record: SandboxRecord }
+  | { type: "container"; record: ContainerRecord }
+  | { type: "sandbox-removed"; id: string }
+  | { type: "container-removed"; id: string };
+
 /** A stop's durable intent (`<root>/stops/*.json`): which sandboxes, and the absolute deadline. */
 export interface StopIntent {
   path: string;
@@ -39,6 +46,7 @@ export class StateStore {
   #writes = new Limiter(256);
   /** Container ids by sandbox, so that a sandbox's containers are found without a scan. */
   #bySandbox = new Map<string, Set<string>>();
+  #listeners = new Set<(change: RecordChange) => void>();
 
   constructor(root: string) {
     this.root = root;
@@ -81,12 +89,29 @@ export class StateStore {
   #unindex(record: ContainerRecord): void {
     this.containers.delete(record.id);
     this.#bySandbox.get(record.sandboxId)?.delete(record.id);
+    this.#emit({ type: "container-removed", id: record.id });
+  }
+
+  /** Hears of every change to the records in memory, after it is made; returns the unsubscribe. */
+  onChange(listener: (change: RecordChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(change: RecordChange): void {
+    for (const listener of this.#listeners) listener(change);
+  }
+
+  /** Says a sandbox's record changed in memory only (the phase a stop reached, between durable writes). */
+  touchSandbox(record: SandboxRecord): void {
+    this.#emit({ type: "sandbox", record });
   }
 
   /** Writes a sandbox's record, durably. */
   async saveSandbox(record: SandboxRecord): Promise<void> {
     await this.#writeDurably(join(record.dir, sandboxFile), record);
     this.sandboxes.set(record.id, record);
+    this.#emit({ type: "sandbox", record });
   }
 
   /**
@@ -126,6 +151,7 @@ export class StateStore {
   async saveContainer(record: ContainerRecord): Promise<void> {
     await this.#writeDurably(join(record.dir, containerFile), record);
     this.#index(record);
+    this.#emit({ type: "container", record });
   }
 
   /** Deletes a container's directory; refuses while anything is still mounted under it. */
@@ -140,6 +166,7 @@ export class StateStore {
     for (const container of this.containersOf(record.id)) this.#unindex(container);
     this.#bySandbox.delete(record.id);
     this.sandboxes.delete(record.id);
+    this.#emit({ type: "sandbox-removed", id: record.id });
   }
 
   /** Reads every record under the root (a clean restart finds every sandbox and container again). */

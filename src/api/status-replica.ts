@@ -1,0 +1,72 @@
+import { containerNotFound, sandboxNotFound, validateId } from "../state/ids.ts";
+import type { ContainerStatus, PodSandboxStatus, StatusChange } from "./api-types.ts";
+
+/**
+ * The API thread's copy of every sandbox's and container's status, kept by the changes the
+ * supervisor sends in order. Status and list answer from it without asking the main thread, so
+ * they never wait behind a stop, however busy the main thread is. An answer to a request that
+ * changed something waits until the copy has caught up with that change (`whenAt`), so a client
+ * always reads its own writes.
+ */
+export class StatusReplica {
+  #sandboxes = new Map<string, PodSandboxStatus>();
+  #containers = new Map<string, ContainerStatus>();
+  #applied = 0;
+  #waiters: { seq: number; resolve: () => void }[] = [];
+
+  apply(change: StatusChange): void {
+    switch (change.kind) {
+      case "sandbox":
+        this.#sandboxes.set(change.status.id, change.status);
+        break;
+      case "container":
+        this.#containers.set(change.status.id, change.status);
+        break;
+      case "sandbox-removed":
+        this.#sandboxes.delete(change.id);
+        break;
+      case "container-removed":
+        this.#containers.delete(change.id);
+        break;
+    }
+  }
+
+  /** Says every change up to `seq` (the main thread's count) has been applied. */
+  advance(seq: number): void {
+    this.#applied = Math.max(this.#applied, seq);
+    const ready = this.#waiters.filter((waiter) => waiter.seq <= this.#applied);
+    if (ready.length === 0) return;
+    this.#waiters = this.#waiters.filter((waiter) => waiter.seq > this.#applied);
+    for (const waiter of ready) waiter.resolve();
+  }
+
+  /** Resolves once every change up to `seq` is in the copy. */
+  whenAt(seq: number): Promise<void> {
+    if (seq <= this.#applied) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ seq, resolve }));
+  }
+
+  podSandboxStatus(id: string): PodSandboxStatus {
+    validateId(id, "pod sandbox");
+    const status = this.#sandboxes.get(id);
+    if (status === undefined) throw sandboxNotFound(id);
+    return status;
+  }
+
+  listPodSandbox(filter: { state?: PodSandboxStatus["state"] } = {}): PodSandboxStatus[] {
+    return [...this.#sandboxes.values()].filter((status) => filter.state === undefined || status.state === filter.state);
+  }
+
+  containerStatus(id: string): ContainerStatus {
+    validateId(id, "container");
+    const status = this.#containers.get(id);
+    if (status === undefined) throw containerNotFound(id);
+    return status;
+  }
+
+  listContainers(filter: { podSandboxId?: string; state?: ContainerStatus["state"] } = {}): ContainerStatus[] {
+    return [...this.#containers.values()]
+      .filter((status) => filter.podSandboxId === undefined || status.podSandboxId === filter.podSandboxId)
+      .filter((status) => filter.state === undefined || status.state === filter.state);
+  }
+}
