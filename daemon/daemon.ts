@@ -68,7 +68,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     return closing;
   };
   // Signal handlers belong on the main thread only (Deno also delivers signals to listening workers).
-  for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => void shutdown(signal));
+  // `on`, not `once`: execa (signal-exit) re-raises a signal that has no other listener left, which
+  // would kill the daemon in the middle of its shutdown. A second signal joins the first shutdown.
+  for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => void shutdown(signal));
   log.info("Daemon ready", { root: supervisor.root, socket: socket?.path, liveRestore: options.liveRestore ?? false });
   return { supervisor, socketPath: socket?.path, metricsPort: metricsServer?.port, closed, shutdown };
 }

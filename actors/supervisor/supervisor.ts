@@ -236,6 +236,7 @@ export class Supervisor {
   async shutdown(options: { stopAll: boolean } & StopOptions): Promise<StopAllResult[]> {
     const results = options.stopAll ? await this.stopAllPodSandboxes(options) : [];
     await this.#context.system.shutdown();
+    this.#context.store.close();
     if (options.stopAll) await removeEmptyCgroup(`podvisor-${this.#context.tag}`);
     return results;
   }
