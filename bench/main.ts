@@ -42,5 +42,6 @@ program
   .option("--timeout <seconds>", "the stop-all's timeout", "2")
   .option("--seed <n>", "seed of the first trial (trial i uses seed + i); default: from the clock, printed")
   .option("--kill-at <ms>", "kill the daemon this long after the stop-all is sent, instead of a seeded moment")
+  .option("--daemon-log-level <level>", "the daemons' log level; a failed trial prints the last daemon's last lines", "warn")
   .action(runCrashBench);
 await program.parseAsync(process.argv);

@@ -21,6 +21,8 @@ export interface CrashDaemonOptions {
   root: string;
   /** The budget of the stop-all its SIGTERM starts. */
   stopTimeoutMs: number;
+  /** Its --log-level; default "warn". Its last lines are kept for a failed trial's report. */
+  logLevel?: string;
 }
 
 /** The tag in the daemon's netns and cgroup names: `pv-<tag>-…`, `podvisor-<tag>/…`. */
@@ -36,14 +38,16 @@ export class CrashDaemon {
   startMs = 0;
   #child: ResultPromise<{ stdin: "ignore"; stdout: "ignore"; stderr: "pipe"; reject: false }>;
   #stderr = "";
+  /** The last 64 KiB it logged. */
+  static readonly #logKeptChars = 65_536;
 
   private constructor(options: CrashDaemonOptions) {
     this.socket = `${options.root}/api.sock`;
-    const args = [cli, "daemon", "--root", options.root, "--socket", this.socket, "--workers", "2", "--stop-timeout", String(options.stopTimeoutMs / 1_000), "--log-level", "warn", "--leak-check-interval", "0"];
+    const args = [cli, "daemon", "--root", options.root, "--socket", this.socket, "--workers", "2", "--stop-timeout", String(options.stopTimeoutMs / 1_000), "--log-level", options.logLevel ?? "warn", "--leak-check-interval", "0"];
     const [file, argv] = options.runtime === "node" ? ["node", args] : ["deno", ["run", "-A", ...args]];
     this.#child = execa(file, argv, { preferLocal: true, reject: false, stdin: "ignore", stdout: "ignore", stderr: "pipe", buffer: false });
     this.#child.stderr.setEncoding("utf8");
-    this.#child.stderr.on("data", (chunk: string) => (this.#stderr = (this.#stderr + chunk).slice(-20_000)));
+    this.#child.stderr.on("data", (chunk: string) => (this.#stderr = (this.#stderr + chunk).slice(-CrashDaemon.#logKeptChars)));
   }
 
   static async start(options: CrashDaemonOptions): Promise<CrashDaemon> {
@@ -75,9 +79,10 @@ export class CrashDaemon {
     await this.#child;
   }
 
-  /** SIGTERM: it stops every sandbox under its stop timeout and exits; resolves with its exit code. */
-  async terminate(): Promise<number | undefined> {
+  /** SIGTERM: it stops every sandbox under its stop timeout and exits; resolves with how it exited. */
+  async terminate(): Promise<{ exitCode?: number; signal?: string }> {
     this.#child.kill("SIGTERM");
-    return (await this.#child).exitCode;
+    const { exitCode, signal } = await this.#child;
+    return { exitCode, signal };
   }
 }

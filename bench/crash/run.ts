@@ -18,6 +18,7 @@ export interface CrashFlags {
   timeout: string;
   seed?: string;
   killAt?: string;
+  daemonLogLevel: string;
 }
 
 export async function runCrashBench(flags: CrashFlags): Promise<void> {
@@ -33,7 +34,7 @@ export async function runCrashBench(flags: CrashFlags): Promise<void> {
     console.log(`Crash trials, ${runtime} daemon: ${trials} × (${sandboxes} sandboxes × ${containers} containers), stop timeout ${stopTimeoutMs / 1_000} s, seed ${seed}`);
     const replay = `npm run bench -- crash --runtime ${runtime} --sandboxes ${sandboxes} --containers ${containers} --timeout ${flags.timeout} --trials 1`;
     const summary = await runCrashTrials({
-      runtime, trials, sandboxes, containers, stopTimeoutMs, seed, killAtMs,
+      runtime, trials, sandboxes, containers, stopTimeoutMs, seed, killAtMs, daemonLogLevel: flags.daemonLogLevel,
       onTrial: (result, index) => console.log(describeTrial(result, `${index + 1}/${trials}`, `${replay} --seed ${result.seed} --kill-at ${result.killAtMs}`)),
     });
     console.log(`${runtime}: ${headline(summary)}`);
@@ -68,6 +69,7 @@ export function describeTrial(result: CrashTrialResult, label: string, replay?: 
     ...result.problems.map((problem) => `  problem: ${problem}`),
     ...result.cleanup.map((step) => `  cleanup: ${step}`),
   ];
+  if (result.daemonLog !== undefined && result.daemonLog !== "") details.push(`  the last daemon's log:\n${result.daemonLog.replace(/^/gm, "    ")}`);
   if (!isCleanTrial(result) && replay !== undefined) details.push(`  replay: ${replay}`);
   return [line, ...details].join("\n");
 }

@@ -38,6 +38,8 @@ export interface CrashTrialResult {
   resumeOverrunMs?: number;
   /** Leaks the next daemon's own check removed at start (`podvisor_leaks_removed_total`). */
   removedAtStart: number;
+  /** A failed trial's last daemon's last log lines (its --log-level's worth). */
+  daemonLog?: string;
   /** What the cleanup had to do beyond the final stop (empty when the trial left nothing). */
   cleanup: string[];
   durationMs: number;

@@ -39,6 +39,8 @@ export interface CrashTrialOptions {
   killRangeMs?: number;
   /** Fractions of the kill range to draw the kill from; default [0, 1]. */
   killWindow?: [number, number];
+  /** The daemons' --log-level (default "warn"); a failed trial's report ends with the last daemon's log. */
+  daemonLogLevel?: string;
 }
 
 /** By default a kill may fall from the stop's sending to well past its deadline: the host cleanup runs after the kills. */
@@ -61,7 +63,7 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashTr
   const track = (found: ProcessIdentity[]) => found.forEach((identity) => tracked.set(`${identity.pid}:${identity.startTime}`, identity));
   const result: CrashTrialResult = { runtime: options.runtime, seed: options.seed, killAtMs, root, stopAtCrash: "not-journaled", sandboxesStoppedAtCrash: 0, leaks: [], lostExits: [], problems: [], exitsKnownBeforeCrash: 0, exitUnknown: 0, restartMs: 0, removedAtStart: 0, cleanup: [], durationMs: 0 };
   const startedAt = Date.now();
-  const daemonOptions = { runtime: options.runtime, root, stopTimeoutMs: options.stopTimeoutMs };
+  const daemonOptions = { runtime: options.runtime, root, stopTimeoutMs: options.stopTimeoutMs, logLevel: options.daemonLogLevel };
   let daemon: CrashDaemon | undefined;
   try {
     daemon = await CrashDaemon.start(daemonOptions);
@@ -99,16 +101,17 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashTr
     } finally {
       next.close();
     }
-    await daemon.terminate();
+    const exit = await daemon.terminate();
+    if (exit.exitCode !== 0) result.problems.push(`the daemon's final stop (SIGTERM) ended with exit code ${exit.exitCode}, signal ${exit.signal}`);
     const left = await findHostLeftovers({ root, tag });
     for (const [kind, names] of Object.entries(left)) {
       for (const name of names as (string | number)[]) result.leaks.push({ what: `${kind === "pids" ? "process" : kind} ${name}`, when: "after the daemon's final stop (SIGTERM)" });
     }
   } catch (error) {
     result.problems.push(`the trial failed: ${(error as Error).message}`);
-    const logged = daemon?.logTail() ?? "";
-    if (logged !== "") result.problems.push(`the daemon's last log lines:\n${logged}`);
   } finally {
+    const failed = result.leaks.length + result.lostExits.length + result.problems.length > 0;
+    if (failed && daemon !== undefined) result.daemonLog = daemon.logTail(60);
     result.cleanup = await cleanUpTrial({ ...daemonOptions, tag, daemon, tracked: [...tracked.values()] });
     result.durationMs = Date.now() - startedAt;
   }
