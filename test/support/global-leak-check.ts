@@ -21,5 +21,7 @@ export async function teardown(): Promise<void> {
     console.log("Leak check: the suite left no process, mount, network namespace or cgroup behind");
     return;
   }
+  // vitest reports an error thrown here but still exits 0: the exit code must say it too.
+  process.exitCode = 1;
   throw new Error(`Leak check: the suite left ${total} thing(s) behind: ${JSON.stringify(leaked)}`);
 }
