@@ -32,7 +32,9 @@ export function describeError(error: Error): Record<string, unknown> {
 }
 
 const rooms = new Map<string, Logger<Record<string, unknown>>>();
-let format: LogFormat = process.stderr.isTTY ? "pretty" : "json";
+let format: LogFormat = process.env.PODVISOR_LOG_FORMAT === "json" || process.env.PODVISOR_LOG_FORMAT === "pretty"
+  ? process.env.PODVISOR_LOG_FORMAT
+  : process.stderr.isTTY ? "pretty" : "json";
 root.attachTransport({
   name: "stderr",
   format: "json",
@@ -66,14 +68,22 @@ export function getTransientLogger(name: string): Logger<Record<string, unknown>
   return root.getSubLogger({ name });
 }
 
-/** Sets the level and format of every logger; the daemon calls it once from its flags. */
+/**
+ * Sets the level and format of every logger; the daemon calls it once from its flags. They go into
+ * the environment too: a worker thread (the actors', the API's) starts with a copy of it, and has
+ * loggers of its own that read it.
+ */
 export function configureLogging(options: { level?: LogLevel; format?: LogFormat }): void {
   if (options.level !== undefined) {
     const level = levelName(options.level);
     root.setMinLevel(level);
     for (const logger of rooms.values()) logger.setMinLevel(level);
+    process.env.PODVISOR_LOG_LEVEL = options.level;
   }
-  if (options.format !== undefined) format = options.format;
+  if (options.format !== undefined) {
+    format = options.format;
+    process.env.PODVISOR_LOG_FORMAT = options.format;
+  }
 }
 
 function levelName(level: string): TLogLevelName {
