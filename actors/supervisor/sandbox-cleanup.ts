@@ -11,8 +11,6 @@ interface Step {
   name: string;
   /** The journal phase reached once this step is done, if it ends one. */
   phase?: StopPhase;
-  /** A best-effort step warns and goes on; any other failure fails the stop (the caller retries). */
-  bestEffort?: boolean;
   run(context: SupervisorContext, record: SandboxRecord): Promise<StepResult>;
 }
 
@@ -52,9 +50,9 @@ export async function cleanupSandboxHost(
       const result = await step.run(context, record);
       if (result !== "done") report.skipped[step.name] = result.slice("skipped: ".length);
     } catch (error) {
-      // The sandbox stays not-stopped; every step is idempotent, so the caller retries the stop.
-      if (!step.bestEffort) throw stopStepFailed(`pod sandbox ${record.id}`, step.name, error, { podSandboxId: record.id });
-      report.warnings.push(`${step.name}: ${(error as Error).message}`);
+      // Any failure fails the stop and leaves the sandbox not-stopped; every step is idempotent, so
+      // the caller retries the stop.
+      throw stopStepFailed(`pod sandbox ${record.id}`, step.name, error, { podSandboxId: record.id });
     }
     report.phases[step.name] = performance.now() - startedAt;
     if (step.phase !== undefined) await journal(step.phase);
