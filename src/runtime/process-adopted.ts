@@ -1,7 +1,5 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { cgroupPids } from "../host/cgroup.ts";
 import { waitForCgroupEmpty } from "../host/cgroup-wait.ts";
-import { isNotFound } from "../host/cgroup-fs.ts";
 import type { Exit } from "./process-main.ts";
 
 /**
@@ -24,13 +22,13 @@ export class AdoptedProcess {
   /** Resolves once nothing is left in the container's cgroup; never rejects. */
   readonly exited: Promise<Exit>;
   #exit: Exit | undefined;
-  #cgroupDir: string;
+  #cgroupPath: string;
   #watch = new AbortController();
 
-  constructor(options: { pid: number; startedAt: number; cgroupPath: string; cgroupDir: string }) {
+  constructor(options: { pid: number; startedAt: number; cgroupPath: string }) {
     this.pid = options.pid;
     this.startedAt = options.startedAt;
-    this.#cgroupDir = options.cgroupDir;
+    this.#cgroupPath = options.cgroupPath;
     this.exited = waitForCgroupEmpty(options.cgroupPath, { signal: this.#watch.signal }).then(
       () => (this.#exit = { finishedAt: Date.now(), exitCodeUnknown: true }),
       () => new Promise<Exit>(() => {}), // released: nobody waits any more
@@ -43,7 +41,7 @@ export class AdoptedProcess {
 
   /** Sends a signal to the main process while it is still in the container's cgroup; else a no-op. */
   async signal(signal: NodeJS.Signals): Promise<void> {
-    if (this.#exit !== undefined || !(await this.#inCgroup())) return;
+    if (this.#exit !== undefined || !(await cgroupPids(this.#cgroupPath)).includes(this.pid)) return;
     try {
       process.kill(this.pid, signal);
     } catch (error) {
@@ -54,15 +52,5 @@ export class AdoptedProcess {
   /** Stops watching the cgroup (the container is forgotten). */
   release(): void {
     this.#watch.abort();
-  }
-
-  async #inCgroup(): Promise<boolean> {
-    try {
-      const procs = await readFile(join(this.#cgroupDir, "cgroup.procs"), "utf8");
-      return procs.split("\n").includes(String(this.pid));
-    } catch (error) {
-      if (isNotFound(error)) return false;
-      throw error;
-    }
   }
 }

@@ -164,7 +164,7 @@ export class ProcessBackend implements RuntimeBackend {
       return gone;
     }
     if (!(await isPopulated(spec.cgroupPath))) return gone;
-    const main = new AdoptedProcess({ pid: record.pid, startedAt: record.startedAt, cgroupPath: spec.cgroupPath, cgroupDir });
+    const main = new AdoptedProcess({ pid: record.pid, startedAt: record.startedAt, cgroupPath: spec.cgroupPath });
     this.#containers.set(spec.id, { spec, cgroupDir, starting: true, main });
     return this.state(spec.id);
   }
