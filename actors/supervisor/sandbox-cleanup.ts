@@ -35,7 +35,6 @@ const steps: Step[] = [
 export interface CleanupReport {
   phases: Record<string, number>;
   skipped: Record<string, string>;
-  warnings: string[];
 }
 
 export async function cleanupSandboxHost(
@@ -43,7 +42,7 @@ export async function cleanupSandboxHost(
   record: SandboxRecord,
   journal: (phase: StopPhase) => Promise<void>,
 ): Promise<CleanupReport> {
-  const report: CleanupReport = { phases: {}, skipped: {}, warnings: [] };
+  const report: CleanupReport = { phases: {}, skipped: {} };
   for (const step of steps) {
     const startedAt = performance.now();
     try {

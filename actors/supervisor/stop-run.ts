@@ -115,11 +115,10 @@ async function finishSandbox(context: SupervisorContext, record: SandboxRecord, 
     throw stopStepFailed(`pod sandbox ${record.id}`, "sandbox-record-write", error, { podSandboxId: record.id });
   });
   context.store.sandboxes.set(record.id, Object.assign(record, stopped));
-  context.store.touchSandbox(record);
   const durationMs = performance.now() - startedAt;
   const phases = { "containers-stop": containersMs, ...cleanup.phases, total: durationMs };
   context.metrics.observePhases(phases);
-  const warnings = [...results.flatMap((result) => result.warnings.get(record.id) ?? []), ...cleanup.warnings];
+  const warnings = results.flatMap((result) => result.warnings.get(record.id) ?? []);
   log.info("Stopped pod sandbox", { sandboxId: record.id, durationMs: Math.round(durationMs), warnings: warnings.length });
   return { podSandboxId: record.id, durationMs, phases, warnings };
 }
