@@ -30,10 +30,16 @@ export function clientCommand(program: Command, nameAndArgs: string, description
 export async function withClient<T>(command: Command, action: (context: ClientContext) => Promise<T>): Promise<T> {
   const client = await ApiClient.connect(socketPathOf(command));
   try {
-    return await action({ client, output: command.opts().output as OutputFormat });
+    return await action({ client, output: outputOf(command) });
   } finally {
     client.close();
   }
+}
+
+/** The output format of a command: its own `-o`, else the one given before the command name, else `table`. */
+export function outputOf(command: Command): OutputFormat {
+  const own = command.getOptionValueSource("output") === "default" ? undefined : command.opts().output as OutputFormat;
+  return own ?? (command.parent?.opts().output as OutputFormat | undefined) ?? "table";
 }
 
 /** The socket a command talks to: its own `--socket`, the one given before the command name, or the default. */

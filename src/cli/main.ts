@@ -4,7 +4,7 @@
  * `podvisor: …`, and exit status 1.
  */
 import "../platform/threadpool.ts"; // first: sizes the thread pool before it starts
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { describeError } from "./cli-error.ts";
 import { addContainerCreateCommand } from "./commands/container-create.ts";
 import { addContainerInspectCommand } from "./commands/container-inspect.ts";
@@ -22,6 +22,7 @@ import { addSandboxRunCommand } from "./commands/sandbox-run.ts";
 import { addSandboxStopCommand } from "./commands/sandbox-stop.ts";
 import { addVersionCommand } from "./commands/version.ts";
 import { addDaemonCommand } from "./daemon-command.ts";
+import { outputFormats } from "./output.ts";
 import { defaultSocketPath } from "./socket-path.ts";
 import { describeVersion } from "../version.ts";
 
@@ -31,6 +32,7 @@ const program = new Command("podvisor")
   // Options before the command name belong to podvisor itself, so `daemon --socket` stays the daemon's.
   .enablePositionalOptions()
   .option("--socket <path>", `the daemon's API socket, for every command (default: ${defaultSocketPath()}; $PODVISOR_SOCKET sets it)`)
+  .addOption(new Option("-o, --output <format>", "output format, for every client command (default: table)").choices(outputFormats))
   .configureOutput({ outputError: (message, write) => write(`podvisor: ${message.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")} (see --help)\n`) });
 
 // `podvisor --socket PATH daemon` means the daemon's own --socket.

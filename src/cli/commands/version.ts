@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { describeVersion } from "../../version.ts";
 import { describeError } from "../cli-error.ts";
 import { ApiClient } from "../client.ts";
-import { clientCommand, socketPathOf } from "../client-command.ts";
+import { clientCommand, outputOf, socketPathOf } from "../client-command.ts";
 import { printJson } from "../output.ts";
 
 /** What the daemon's `Version` answers. */
@@ -22,10 +22,10 @@ const daemonAnswerMs = 3_000;
  */
 export function addVersionCommand(program: Command): void {
   clientCommand(program, "version", "print the version of podvisor and of the runtime it runs on, and the daemon's")
-    .action(async (flags: { output: string }, command: Command) => {
+    .action(async (_flags: unknown, command: Command) => {
       const client = describeVersion();
       const daemon = await askDaemonVersion(socketPathOf(command));
-      if (flags.output === "json") {
+      if (outputOf(command) === "json") {
         printJson({ ...client, daemon: "error" in daemon ? null : daemon, ...("error" in daemon ? { daemonError: daemon.error } : {}) });
         return;
       }
