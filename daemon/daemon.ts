@@ -45,10 +45,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // the records. It costs the start a few milliseconds when there is nothing to remove.
   await checkAtStart(supervisor);
   const schedule = scheduleHostChecks(supervisor, { intervalMs: leakCheckIntervalMs });
-  const socket = options.noSocket || options.path === undefined
-    ? undefined
-    : await startApiThread({ ...options, path: options.path, service: supervisor });
-  const metricsServer = options.metricsAddress === undefined ? undefined : await startMetricsServer(options.metricsAddress, supervisor.metrics);
+  let socket: Awaited<ReturnType<typeof startApiThread>> | undefined;
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  try {
+    socket = options.noSocket || options.path === undefined ? undefined : await startApiThread({ ...options, path: options.path, service: supervisor });
+    metricsServer = options.metricsAddress === undefined ? undefined : await startMetricsServer(options.metricsAddress, supervisor.metrics);
+  } catch (error) {
+    // A daemon half started (a metrics port in use, say) would serve its socket and never exit:
+    // undo what started, leave every workload as it is (a next daemon adopts it), and fail.
+    await schedule.stop();
+    await socket?.close();
+    await supervisor.shutdown({ stopAll: false });
+    throw error;
+  }
   let closing: Promise<void> | undefined;
   let resolveClosed: () => void = () => {};
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { Option } from "commander";
 import type { Command } from "commander";
 import { configureLogging, logLevels } from "../log/logger.ts";
 import { LaggingBackend } from "../runtime/lagging-backend.ts";
@@ -44,7 +45,7 @@ export function addDaemonCommand(program: Command): void {
     .option("--stop-timeout <seconds>", "time budget of the stop-all at shutdown", "10")
     .option("--live-restore", "on SIGTERM/SIGINT leave workloads running")
     .option("--log-level <level>", `one of ${logLevels.join(", ")}`, process.env.PODVISOR_LOG_LEVEL ?? "info")
-    .option("--log-format <format>", "json or pretty (default: pretty on a terminal, json otherwise)")
+    .addOption(new Option("--log-format <format>", "json or pretty (default: pretty on a terminal, json otherwise)").choices(["json", "pretty"]))
     .option("--metrics-address <host:port>", "also serve Prometheus metrics over HTTP, e.g. 127.0.0.1:9090")
     .option("--stop-strategy <strategy>", "parallel, or sequential (the reference's way: one sandbox, one container at a time; a baseline for benchmarks)", "parallel")
     .option("--backend <name>", "container runtime: process, or lagging (reports stops late, like a VM runtime; a deliberate fake for tests and benchmarks)", "process")
@@ -71,7 +72,7 @@ export function addDaemonCommand(program: Command): void {
         liveRestore: flags.liveRestore,
         metricsAddress: flags.metricsAddress,
         maxConnections: wholeNumber(flags.maxConnections, "--max-connections"),
-        idleTimeoutMs: Number(flags.clientIdleTimeout) * 1_000,
+        idleTimeoutMs: clientIdleTimeoutMs(flags.clientIdleTimeout),
         stopStrategy: flags.stopStrategy,
         backend: runtimeBackend(flags.backend, wholeNumber(flags.backendLagMs, "--backend-lag-ms")),
         leakCheckIntervalMs: leakCheckIntervalMs(flags.leakCheckInterval),
@@ -92,6 +93,15 @@ function leakCheckIntervalMs(value: string): number {
   const seconds = wholeNumber(value, "--leak-check-interval");
   if (seconds > 86_400) throw new RangeError(`Cannot start the daemon: --leak-check-interval must be at most 86400 seconds (a day), got "${value}"`);
   return seconds * 1_000;
+}
+
+/** More than 0 (0 would never close a silent client), at most a day (a longer timer overflows into 1 ms); fractions allowed. */
+function clientIdleTimeoutMs(value: string): number {
+  const seconds = Number(value);
+  if (value.trim() === "" || !Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) {
+    throw new RangeError(`Cannot start the daemon: --client-idle-timeout must be more than 0 and at most 86400 seconds, got "${value}"`);
+  }
+  return Math.ceil(seconds * 1_000);
 }
 
 function wholeNumber(value: string, flag: string): number {

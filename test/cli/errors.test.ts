@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { runtimes } from "../support/runtimes.ts";
 import { noLeftovers } from "../support/supervisor.ts";
@@ -66,6 +68,26 @@ describe.each(runtimes)("the podvisor CLI's errors on %s", (runtime) => {
     expect(offline).toEqual([expect.stringMatching(new RegExp(`^podvisor \\d+\\.\\d+\\.\\d+ \\(${runtime} `)), `daemon: not reachable: cannot connect to the podvisor daemon at ${socket}: is it running?`]);
     const online = JSON.parse(output(await fixture.podvisor("version", "-o", "json")));
     expect(online).toMatchObject({ runtime, daemon: { runtime, apiVersion: "v1alpha1" } });
+    // -o is global, like --socket: before the command name too.
+    expect(JSON.parse(output(await fixture.podvisor("-o", "json", "version")))).toMatchObject({ daemon: { runtime } });
+    expect(JSON.parse(output(await fixture.podvisor("-o", "json", "pods"))).map((item: { id: string }) => item.id)).toContain(podSandboxId);
+  });
+
+  test("the daemon refuses bad flags, and a metrics port it cannot have, in one line: it exits and leaves no socket", async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const { port } = busy.address() as net.AddressInfo;
+    try {
+      const socket = `${fixture.daemon.root}/refused.sock`;
+      const daemon = (...flags: string[]) => runCli(runtime, ["daemon", "--root", `${fixture.daemon.root}/refused`, "--socket", socket, ...flags]);
+      expect(failureLine(await daemon("--client-idle-timeout", "abc"))).toMatch(/--client-idle-timeout must be more than 0/);
+      expect(failureLine(await daemon("--log-format", "xml"))).toMatch(/'--log-format <format>' argument 'xml' is invalid/);
+      // Fails after the supervisor and the socket started: they are undone, not left serving for ever.
+      expect(failureLine(await daemon("--metrics-address", `127.0.0.1:${port}`))).toMatch(/EADDRINUSE/);
+      expect(existsSync(socket)).toBe(false);
+    } finally {
+      busy.close();
+    }
   });
 
   test("metrics prints the daemon's Prometheus text", async () => {
