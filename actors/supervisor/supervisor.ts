@@ -237,6 +237,7 @@ export class Supervisor {
     const results = options.stopAll ? await this.stopAllPodSandboxes(options) : [];
     await this.#context.system.shutdown();
     this.#context.store.close();
+    this.#context.backend.close();
     if (options.stopAll) await removeEmptyCgroup(`podvisor-${this.#context.tag}`);
     return results;
   }

@@ -44,7 +44,9 @@ export async function measurePodvisor(options: TeardownOptions): Promise<Podviso
   const socket = join(root, "api.sock");
   const args = [cli, "daemon", "--root", root, "--socket", socket, "--log-level", "error", "--stop-strategy", options.strategy];
   if (options.workload === "lagging") args.push("--backend", "lagging", "--backend-lag-ms", "300");
-  const [file, argv] = options.runtime === "node" ? ["node", args] : ["deno", ["run", "-A", ...args]];
+  // Extra runtime flags for the daemon, for profiling it: PODVISOR_BENCH_DAEMON_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const extra = process.env.PODVISOR_BENCH_DAEMON_FLAGS?.split(" ").filter(Boolean) ?? [];
+  const [file, argv] = options.runtime === "node" ? ["node", [...extra, ...args]] : ["deno", ["run", "-A", ...extra, ...args]];
   const daemon = execa(file, argv as string[], { preferLocal: true, reject: false, stdio: ["ignore", "ignore", "inherit"] });
   try {
     await waitForSocket(socket, { timeoutMs: 60_000 });

@@ -119,6 +119,10 @@ export class LaggingBackend implements RuntimeBackend {
   }
 
   /** Adopts through the inner backend; the lag applies to its later report of "stopped". */
+  close(): void {
+    this.#inner.close();
+  }
+
   adopt(spec: ContainerSpec, record: AdoptionRecord): Promise<ContainerState> {
     return this.#inner.adopt(spec, record);
   }

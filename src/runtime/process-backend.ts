@@ -8,6 +8,7 @@ import { waitForCgroupEmpty } from "../host/cgroup-wait.ts";
 import { getLogger } from "../log/logger.ts";
 import * as group from "./process-group.ts";
 import { AdoptedProcess } from "./process-adopted.ts";
+import { ProcessHolder } from "./process-holder.ts";
 import { MainProcess } from "./process-main.ts";
 import type { AdoptionRecord, ContainerSpec, ContainerState, RuntimeBackend, StartResult } from "./runtime-backend.ts";
 import type { WaitForStoppedOptions } from "./runtime-backend.ts";
@@ -54,6 +55,8 @@ export class ProcessBackend implements RuntimeBackend {
   #forceProcessGroup: boolean;
   #pollIntervalMs: number;
   #fallbackLogged = false;
+  /** The parent of every container this backend starts (see `process-holder.ts`). */
+  #holder = new ProcessHolder();
 
   constructor(options: ProcessBackendOptions = {}) {
     this.#forceProcessGroup = options.forceProcessGroup ?? false;
@@ -82,7 +85,10 @@ export class ProcessBackend implements RuntimeBackend {
     container.starting = true;
     const procs = container.cgroupDir === undefined ? undefined : join(container.cgroupDir, "cgroup.procs");
     try {
-      container.main = await MainProcess.spawn(container.spec, procs);
+      container.main = await MainProcess.spawn(this.#holder, container.spec, procs, {
+        cgroupPath: container.cgroupDir === undefined ? undefined : container.spec.cgroupPath,
+        groupPollIntervalMs: this.#pollIntervalMs,
+      });
     } catch (error) {
       container.starting = false;
       throw error;
@@ -167,6 +173,14 @@ export class ProcessBackend implements RuntimeBackend {
     const main = new AdoptedProcess({ pid: record.pid, startedAt: record.startedAt, cgroupPath: spec.cgroupPath });
     this.#containers.set(spec.id, { spec, cgroupDir, starting: true, main });
     return this.state(spec.id);
+  }
+
+  /**
+   * Lets the process holder go. It ends by itself once every container it started has ended — so a
+   * container left running (`--live-restore`) keeps its exit status for the next daemon.
+   */
+  close(): void {
+    this.#holder.close();
   }
 
   #get(id: string): Container {

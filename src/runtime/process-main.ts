@@ -1,9 +1,14 @@
 import { appendFile } from "node:fs/promises";
-import { execa } from "execa";
-import type { ResultPromise } from "execa";
 import { CodedError } from "../actor-system/errors.ts";
+import { getLogger } from "../log/logger.ts";
+import { AdoptedProcess } from "./process-adopted.ts";
+import * as group from "./process-group.ts";
+import { decodeWaitStatus } from "./process-holder.ts";
+import type { ProcessHolder } from "./process-holder.ts";
 import type { ContainerSpec } from "./runtime-backend.ts";
-import { wrapperCommand } from "./process-wrapper.ts";
+import { holderCommand } from "./process-wrapper.ts";
+
+const log = getLogger("runtime:process");
 
 /** How the main process ended: by itself (`exitCode`) or by a signal (`signal`). */
 export interface Exit {
@@ -15,60 +20,64 @@ export interface Exit {
   exitCodeUnknown?: boolean;
 }
 
+/** Where a container is, for when its holder is lost: its cgroup, or else its process group. */
+export interface MainProcessPlace {
+  /** Relative to the cgroup2 mount; undefined for a process-group container. */
+  cgroupPath?: string;
+  groupPollIntervalMs: number;
+}
+
 /**
- * A container's main process. It is our own child, so its exit status comes from its own exit
- * (never from `kill -0 pid`, which a reused pid would fool), and it is signalled only until it has
- * been reaped, while its pid cannot belong to anyone else.
+ * A container's main process. It is the process holder's child (see `process-holder.ts`), so its
+ * exit status comes from its own reaped exit (never from `kill -0 pid`, which a reused pid would
+ * fool), and it is signalled through the holder, which signals only a child it has not reaped yet,
+ * whose pid cannot belong to anyone else. Should the holder be lost first, the exit status cannot
+ * be known: the process is then watched like an adopted one (`process-adopted.ts`), through its
+ * cgroup, and its exit says `exitCodeUnknown`.
  *
  * @example
- * const main = await MainProcess.spawn(spec, "/sys/fs/cgroup/unified/x/cgroup.procs");
- * main.signal("SIGTERM");
+ * const main = await MainProcess.spawn(holder, spec, "/sys/fs/cgroup/unified/x/cgroup.procs", place);
+ * await main.signal("SIGTERM");
  * const { exitCode, signal } = await main.exited;
  */
 export class MainProcess {
   readonly pid: number;
   /** Epoch ms. */
   readonly startedAt: number;
-  /** Resolves once the process has exited and been reaped; never rejects. */
+  /** Resolves once the process has exited and been reaped (or, holder lost, once it is gone); never rejects. */
   readonly exited: Promise<Exit>;
   #exit: Exit | undefined;
-  #reaped = false;
+  #holder: ProcessHolder;
+  #orphan: AdoptedProcess | undefined;
+  #place: MainProcessPlace;
+  #lost = false;
 
-  private constructor(subprocess: ResultPromise, pid: number) {
+  private constructor(holder: ProcessHolder, pid: number, status: Promise<number>, place: MainProcessPlace) {
     this.pid = pid;
     this.startedAt = Date.now();
-    // "exit" comes synchronously with the reap on Node; from then on the pid may be reused.
-    subprocess.once("exit", () => (this.#reaped = true));
-    this.exited = subprocess.then((result) => {
-      this.#exit = { exitCode: result.exitCode, signal: result.signal, finishedAt: Date.now() };
-      return this.#exit;
-    });
+    this.#holder = holder;
+    this.#place = place;
+    this.exited = status.then(
+      (raw) => (this.#exit = { ...decodeWaitStatus(raw), finishedAt: Date.now() }),
+      async (error: unknown) => (this.#exit = await this.#watchOrphan(error)),
+    );
   }
 
   /**
-   * Spawns `spec`'s command through the wrapper (log, cgroup, netns, rootfs; see `process-wrapper.ts`)
-   * as a detached child: its own session, so signals meant for the daemon's terminal never reach it.
-   * Rejects with code `START_FAILED` when not even the wrapper can be spawned.
+   * Starts `spec`'s command through the holder (log, cgroup, netns, rootfs; see `process-wrapper.ts`),
+   * in a session of its own, so signals meant for the daemon's terminal never reach it. Rejects with
+   * code `START_FAILED` when it cannot be started at all (its working directory is missing, say).
    */
-  static async spawn(spec: ContainerSpec, cgroupProcsFile: string | undefined): Promise<MainProcess> {
-    await appendFile(spec.logPath, ""); // an unwritable log fails here, not silently in the wrapper
-    const { file, args, cwd, env } = await wrapperCommand(spec, cgroupProcsFile);
-    const subprocess = execa(file, args, {
-      cwd,
-      env,
-      extendEnv: false,
-      reject: false,
-      detached: true,
-      stdio: "ignore", // no pipe: a forked child holding one open could delay the exit status
-      forceKillAfterDelay: false, // escalation is the caller's decision (and never fires on Deno)
-    });
-    if (subprocess.pid === undefined) {
-      const result = await subprocess;
-      throw new CodedError("START_FAILED", `Cannot start container "${spec.id}": ${result.shortMessage}`, {
-        details: { id: spec.id },
-      });
+  static async spawn(holder: ProcessHolder, spec: ContainerSpec, cgroupProcsFile: string | undefined, place: MainProcessPlace): Promise<MainProcess> {
+    await appendFile(spec.logPath, ""); // an unwritable log fails here, not silently in the holder
+    const request = await holderCommand(spec, cgroupProcsFile);
+    try {
+      const { pid, exited } = await holder.spawn(request);
+      return new MainProcess(holder, pid, exited, place);
+    } catch (error) {
+      if (!(error instanceof CodedError)) throw error;
+      throw new CodedError("START_FAILED", `Cannot start container "${spec.id}": ${error.message}`, { details: { id: spec.id } });
     }
-    return new MainProcess(subprocess, subprocess.pid);
   }
 
   /** How it ended, once it has exited and been reaped. */
@@ -76,17 +85,34 @@ export class MainProcess {
     return this.#exit;
   }
 
-  /**
-   * Sends a signal by pid, only while the process has not been reaped; after that it is a no-op.
-   * Not `subprocess.kill()`: on Deno that records the signal as the exit cause whatever really ended
-   * the process, and drops every signal after the first (seen with Deno 2.9).
-   */
-  signal(signal: NodeJS.Signals): void {
-    if (this.#reaped) return;
-    try {
-      process.kill(this.pid, signal);
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== "ESRCH") throw error;
+  /** Sends a signal while the process has not been reaped; after that it is a no-op. */
+  async signal(signal: NodeJS.Signals): Promise<void> {
+    if (this.#exit !== undefined) return;
+    if (this.#orphan !== undefined) return this.#orphan.signal(signal);
+    if (this.#place.cgroupPath === undefined && this.#lost) return signalGroupLeader(this.pid, signal);
+    await this.#holder.signal(this.pid, signal);
+  }
+
+  /** The holder ended before the process did: watch its cgroup (or process group) instead. */
+  async #watchOrphan(error: unknown): Promise<Exit> {
+    this.#lost = true;
+    log.error("Lost a container's exit status with its process holder; watching its processes instead", { pid: this.pid, error });
+    const { cgroupPath } = this.#place;
+    if (cgroupPath !== undefined) {
+      this.#orphan = new AdoptedProcess({ pid: this.pid, startedAt: this.startedAt, cgroupPath });
+      return this.#orphan.exited;
     }
+    await group.waitForProcessGroupEmpty(this.pid, { intervalMs: this.#place.groupPollIntervalMs });
+    return { finishedAt: Date.now(), exitCodeUnknown: true };
+  }
+}
+
+/** Without a holder or a cgroup, only while its process group lives (the weaker fallback's rule). */
+async function signalGroupLeader(pid: number, signal: NodeJS.Signals): Promise<void> {
+  if (!(await group.isProcessGroupAlive(pid))) return;
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "ESRCH") throw error;
   }
 }

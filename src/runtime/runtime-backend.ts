@@ -117,4 +117,9 @@ export interface RuntimeBackend {
    * container this backend started. The process backend adopts; the lagging one delegates.
    */
   adopt(spec: ContainerSpec, record: AdoptionRecord): Promise<ContainerState>;
+  /**
+   * Releases what the backend keeps for itself (the process backend's holder process). Containers
+   * still running go on running; a later call starts what is needed again.
+   */
+  close(): void;
 }

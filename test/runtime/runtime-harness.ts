@@ -41,6 +41,7 @@ export function useRuntimeHarness<B extends RuntimeBackend>(makeBackend: () => B
     try {
       for (const id of ids.splice(0)) await cleanUp(current, id, pids);
     } finally {
+      current.close();
       await removeCgroup(prefix);
       await removeTempDir(dir);
     }

@@ -27,6 +27,7 @@ class WedgedBackend implements RuntimeBackend {
   pids = (id: string) => this.#inner.pids(id);
   delete = (id: string) => this.#inner.delete(id);
   adopt = this.#inner.adopt.bind(this.#inner);
+  close = () => this.#inner.close();
   waitForStopped = async (id: string, options: WaitForStoppedOptions = {}): Promise<ContainerState> => {
     const state = await this.#inner.waitForStopped(id, options);
     if (this.#reporting) return state;

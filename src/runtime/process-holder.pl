@@ -1,0 +1,180 @@
+#!/usr/bin/perl
+# podvisor's process holder: the parent of every container's main process (like conmon, but one
+# per daemon). See process-holder.ts for why it exists and for its protocol, which is, one line each:
+#
+#   in:  spawn SEQ EXITFILE LOG PROCS CWD ARGC ARG... ENVC ENV...   (every field but SEQ/ARGC/ENVC hex)
+#        signal SEQ PID SIGNO
+#   out: started SEQ PID | failed SEQ STAGE ERRNO-TEXT-HEX | ok SEQ | exit PID WAIT-STATUS
+#
+# It forks each container from this small process (cheap, unlike forking a big daemon), reaps it
+# with waitpid(-1) (one call per exit, not one per child), writes its wait status to EXITFILE before
+# it tells the daemon, and signals a pid only while it is its own unreaped child (so a reused pid is
+# never hit). When the daemon goes away (stdin at end), it keeps reaping until its last child is gone,
+# so exit statuses outlive a crash of the daemon. Only perl-base modules: present on every Debian.
+use strict;
+use warnings;
+use POSIX qw(WNOHANG _exit setsid);
+use Errno qw(EINTR EAGAIN);
+
+# Inherited descriptors other than stdin/stdout/stderr: never pass the daemon's on (Deno lets
+# children inherit its sockets); this process outlives a crashed daemon.
+if (opendir(my $fds, "/proc/self/fd")) {
+  my @inherited = grep { /^\d+$/ && $_ > 2 } readdir($fds);
+  closedir($fds);
+  POSIX::close($_) for @inherited;
+}
+open(STDERR, ">", "/dev/null");
+
+my %live;            # pid => exit file
+my $daemon = 1;      # stdin still open
+my $input = "";
+my $output = "";
+pipe(my $wake_r, my $wake_w) or die "pipe: $!";
+$wake_w->blocking(0);
+$wake_r->blocking(0);
+$SIG{CHLD} = sub { syswrite($wake_w, "x") };
+$SIG{PIPE} = "IGNORE";
+$SIG{$_} = "IGNORE" for qw(HUP INT TERM QUIT USR1 USR2);
+
+sub unhex { return pack("H*", $_[0]) }
+sub hex_of { return unpack("H*", $_[0]) }
+
+sub say_line {
+  return unless $daemon;
+  $output .= "$_[0]\n";
+}
+
+sub flush_output {
+  while ($daemon && length $output) {
+    my $n = syswrite(STDOUT, $output);
+    if (!defined $n) {
+      next if $! == EINTR;
+      if ($! == EAGAIN) { my $w = ""; vec($w, 1, 1) = 1; select(undef, $w, undef, 1); next; }
+      $daemon = 0;    # the daemon is gone: exit files carry what it missed
+      $output = "";
+      return;
+    }
+    substr($output, 0, $n, "");
+  }
+}
+
+sub record_exit {
+  my ($file, $status) = @_;
+  return if $file eq "";
+  my $tmp = "$file.tmp";
+  if (open(my $fh, ">", $tmp)) {
+    print $fh "$status\n";
+    unlink($tmp) unless close($fh) && rename($tmp, $file);    # a full disk, say: the daemon still hears it
+  }
+}
+
+sub reap {
+  while ((my $pid = waitpid(-1, WNOHANG)) > 0) {
+    my $status = $?;
+    my $file = delete $live{$pid};
+    next unless defined $file;
+    record_exit($file, $status);
+    say_line("exit $pid $status");
+  }
+}
+
+sub spawn {
+  my ($seq, $exit_file, $log, $procs, $cwd, @rest) = @_;
+  my $argc = shift @rest;
+  my @argv = map { unhex($_) } splice(@rest, 0, $argc);
+  my $envc = shift @rest;
+  my %env = map { my $kv = unhex($_); my $i = index($kv, "="); (substr($kv, 0, $i), substr($kv, $i + 1)) } splice(@rest, 0, $envc);
+  ($exit_file, $log, $procs, $cwd) = map { unhex($_) } ($exit_file, $log, $procs, $cwd);
+  # The child reports a failure before exec through this pipe; it closes on exec (close-on-exec).
+  pipe(my $status_r, my $status_w) or return say_line("failed $seq pipe " . hex_of("$!"));
+  my $pid = fork();
+  if (!defined $pid) {
+    close($status_r);
+    close($status_w);
+    return say_line("failed $seq fork " . hex_of("$!"));
+  }
+  if ($pid == 0) {
+    close($status_r);
+    $SIG{$_} = "DEFAULT" for qw(CHLD PIPE HUP INT TERM QUIT USR1 USR2);
+    my $fail = sub {
+      my ($stage, $code) = @_;
+      syswrite($status_w, "$stage " . hex_of("$!"));
+      _exit($code);
+    };
+    setsid();
+    # Its own cgroup first: from here on, everything it forks is inside it.
+    if ($procs ne "") {
+      open(my $fh, ">", $procs) or $fail->("cgroup", 125);
+      print $fh "$$\n";
+      close($fh) or $fail->("cgroup", 125);
+    }
+    chdir($cwd) or $fail->("cwd", 125);
+    open(STDIN, "<", "/dev/null") or $fail->("stdin", 125);
+    open(STDOUT, ">>", $log) or $fail->("log", 125);
+    open(STDERR, ">&", \*STDOUT) or $fail->("log", 125);
+    close($wake_r);
+    close($wake_w);
+    %ENV = %env;
+    { no warnings "exec"; exec { $argv[0] } @argv; }
+    # Like a shell: 127 when the command is not found, 126 when it cannot be run; said in its log.
+    my $code = $!{ENOENT} ? 127 : 126;
+    print STDERR "podvisor: cannot run $argv[0]: $!\n";
+    _exit($code);
+  }
+  close($status_w);
+  my $report = "";
+  while (1) {
+    my $n = sysread($status_r, $report, 4096, length $report);
+    last if defined $n && $n == 0;
+    next if !defined $n && $! == EINTR;
+    last unless defined $n;
+  }
+  close($status_r);
+  if ($report ne "") {
+    waitpid($pid, 0);    # it has exited already (or is about to): reap it here, it was never a container
+    my ($stage, $error) = split(/ /, $report, 2);
+    return say_line("failed $seq $stage " . ($error // ""));
+  }
+  $live{$pid} = $exit_file;
+  say_line("started $seq $pid");
+}
+
+sub handle {
+  my @fields = split(/ /, $_[0]);
+  my $op = shift @fields // "";
+  if ($op eq "spawn") {
+    spawn(@fields);
+  } elsif ($op eq "signal") {
+    my ($seq, $pid, $signo) = @fields;
+    # Only our own child that has not been reaped: its pid cannot belong to anyone else.
+    kill($signo, $pid) if exists $live{$pid};
+    say_line("ok $seq");
+  }
+}
+
+while ($daemon || %live) {
+  reap();
+  flush_output();
+  last unless $daemon || %live;
+  my $read = "";
+  vec($read, fileno($wake_r), 1) = 1;
+  vec($read, 0, 1) = 1 if $daemon;
+  my $ready = select(my $got = $read, undef, undef, undef);
+  next if $ready < 0;
+  if (vec($got, fileno($wake_r), 1)) {
+    my $drain;
+    sysread($wake_r, $drain, 4096);
+  }
+  next unless $daemon && vec($got, 0, 1);
+  my $n = sysread(STDIN, $input, 65536, length $input);
+  next if !defined $n && $! == EINTR;
+  if (!$n) {
+    $daemon = 0;    # the daemon closed our stdin or died: go on reaping, then end
+    next;
+  }
+  while ((my $newline = index($input, "\n")) >= 0) {
+    my $line = substr($input, 0, $newline + 1, "");
+    chomp $line;
+    handle($line);
+  }
+}
