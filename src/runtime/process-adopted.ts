@@ -1,5 +1,6 @@
 import { cgroupPids } from "../host/cgroup.ts";
 import { waitForCgroupEmpty } from "../host/cgroup-wait.ts";
+import { readHeldExit } from "./process-holder.ts";
 import type { Exit } from "./process-main.ts";
 
 /**
@@ -11,10 +12,10 @@ import type { Exit } from "./process-main.ts";
  *   there — a process enters a cgroup only by being moved or by forking inside it, and podvisor moves
  *   nothing into a container's cgroup after start. (What is left: the few microseconds between reading
  *   `cgroup.procs` and `kill(2)`, which only a pidfd would close; Node and Deno have none.)
- * - it "exits" when its cgroup is empty, and its exit status is unknown: the kernel gives it to the
- *   parent only, and the parent was the earlier daemon. The record says so (`exitCodeUnknown`); it
- *   never says "running" for a container that is gone. Keeping the status across restarts needs a
- *   per-container holder of it (a shim, like conmon); podvisor has none yet.
+ * - it "exits" when its cgroup is empty; its exit status went to its parent, the earlier daemon's
+ *   process holder, which outlives that daemon and writes it to the container's exit file (see
+ *   `process-holder.ts`). If there is none — the holder was killed too — the status is unknown, and
+ *   the record says so (`exitCodeUnknown`); it never says "running" for a container that is gone.
  */
 export class AdoptedProcess {
   readonly pid: number;
@@ -25,12 +26,18 @@ export class AdoptedProcess {
   #cgroupPath: string;
   #watch = new AbortController();
 
-  constructor(options: { pid: number; startedAt: number; cgroupPath: string }) {
+  /** `exitPath`: where its holder writes its exit status; none when its holder is known to be gone. */
+  constructor(options: { pid: number; startedAt: number; cgroupPath: string; exitPath?: string }) {
     this.pid = options.pid;
     this.startedAt = options.startedAt;
     this.#cgroupPath = options.cgroupPath;
+    const { exitPath } = options;
     this.exited = waitForCgroupEmpty(options.cgroupPath, { signal: this.#watch.signal }).then(
-      () => (this.#exit = { finishedAt: Date.now(), exitCodeUnknown: true }),
+      async () => {
+        const finishedAt = Date.now();
+        const held = exitPath === undefined ? undefined : await readHeldExit(exitPath);
+        return (this.#exit = held === undefined ? { finishedAt, exitCodeUnknown: true } : { ...held, finishedAt });
+      },
       () => new Promise<Exit>(() => {}), // released: nobody waits any more
     );
   }

@@ -8,7 +8,8 @@ import { waitForCgroupEmpty } from "../host/cgroup-wait.ts";
 import { getLogger } from "../log/logger.ts";
 import * as group from "./process-group.ts";
 import { AdoptedProcess } from "./process-adopted.ts";
-import { ProcessHolder } from "./process-holder.ts";
+import { ProcessHolder, readHeldExit } from "./process-holder.ts";
+import { exitStatusPath } from "./process-wrapper.ts";
 import { MainProcess } from "./process-main.ts";
 import type { AdoptionRecord, ContainerSpec, ContainerState, RuntimeBackend, StartResult } from "./runtime-backend.ts";
 import type { WaitForStoppedOptions } from "./runtime-backend.ts";
@@ -163,14 +164,18 @@ export class ProcessBackend implements RuntimeBackend {
     validateContainerSpec(spec);
     if (this.#containers.has(spec.id)) throw new CodedError("ALREADY_EXISTS", `Cannot adopt container "${spec.id}": it exists already`);
     const cgroupDir = await resolveCgroupPath(spec.cgroupPath);
-    const gone: ContainerState = { status: "stopped", pid: record.pid, startedAt: record.startedAt, finishedAt: Date.now(), exitCodeUnknown: true };
+    const gone = async (): Promise<ContainerState> => {
+      const stopped = { status: "stopped" as const, pid: record.pid, startedAt: record.startedAt, finishedAt: Date.now() };
+      const held = await readHeldExit(exitStatusPath(spec), { waitMs: 0 });
+      return held === undefined ? { ...stopped, exitCodeUnknown: true } : { ...stopped, ...held };
+    };
     const hasCgroup = !this.#forceProcessGroup && (await stat(cgroupDir).then(() => true, () => false));
     if (!hasCgroup) {
-      log.warn("Cannot adopt a container without a cgroup: reported stopped, exit status unknown", { id: spec.id, pid: record.pid });
-      return gone;
+      log.warn("Cannot adopt a container without a cgroup: reported stopped (its holder's exit file, if any, says how)", { id: spec.id, pid: record.pid });
+      return gone();
     }
-    if (!(await isPopulated(spec.cgroupPath))) return gone;
-    const main = new AdoptedProcess({ pid: record.pid, startedAt: record.startedAt, cgroupPath: spec.cgroupPath });
+    if (!(await isPopulated(spec.cgroupPath))) return gone();
+    const main = new AdoptedProcess({ pid: record.pid, startedAt: record.startedAt, cgroupPath: spec.cgroupPath, exitPath: exitStatusPath(spec) });
     this.#containers.set(spec.id, { spec, cgroupDir, starting: true, main });
     return this.state(spec.id);
   }

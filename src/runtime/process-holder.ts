@@ -16,6 +16,7 @@
  * The holder itself is spawned through execa. Signals go through it too: it signals a pid only
  * while that pid is its own unreaped child, so a reused pid is never hit.
  */
+import { readFile } from "node:fs/promises";
 import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
@@ -196,4 +197,24 @@ export function decodeWaitStatus(status: number): { exitCode?: number; signal?: 
   if (signo === 0) return { exitCode: (status >> 8) & 0xff };
   const name = Object.entries(constants.signals).find(([, number]) => number === signo)?.[0];
   return { signal: (name ?? `SIG${signo}`) as NodeJS.Signals };
+}
+
+/** How long an adopted container's exit status is waited for once its cgroup is empty (see below). */
+const exitFileWaitMs = 1_000;
+
+/**
+ * The exit of a process an earlier daemon's holder started, from the file that holder writes when it
+ * reaps it (see `process-holder.pl`), or undefined if there is none within a short wait: the cgroup
+ * empties when the process ends, a moment before the holder reaps it and writes the file; a holder
+ * that was killed too never writes it.
+ */
+export async function readHeldExit(exitPath: string, options: { waitMs?: number } = {}): Promise<ReturnType<typeof decodeWaitStatus> | undefined> {
+  const giveUpAt = Date.now() + (options.waitMs ?? exitFileWaitMs);
+  for (;;) {
+    const text = await readFile(exitPath, "utf8").catch(() => undefined);
+    const status = text === undefined ? Number.NaN : Number.parseInt(text, 10);
+    if (Number.isSafeInteger(status) && status >= 0) return decodeWaitStatus(status);
+    if (Date.now() >= giveUpAt) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

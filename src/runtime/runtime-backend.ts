@@ -49,8 +49,8 @@ export interface ContainerState {
   /** When the main process exited, epoch ms. */
   finishedAt?: number;
   /**
-   * Set when the exit status cannot be known: the container was adopted after a restart, and its
-   * main process was not this daemon's child (see `process-adopted.ts`).
+   * Set when the exit status cannot be known: the container was adopted after a restart, and the
+   * process holder that reaped it left no exit file (it was killed too; see `process-adopted.ts`).
    */
   exitCodeUnknown?: boolean;
 }
@@ -68,7 +68,7 @@ export interface WaitForStoppedOptions {
 
 /** Why an adopted container's exit status is unknown: said in its record and its status. */
 export const unknownExitMessage =
-  "its main process was started by an earlier daemon process, so its exit status could not be collected";
+  "its main process was started by an earlier daemon process, and the process holder that kept its exit status was gone too";
 
 /** What is known of a container started by an earlier daemon process, for {@link RuntimeBackend.adopt}. */
 export interface AdoptionRecord {

@@ -3,9 +3,11 @@
  * ProcessBackend in the same test process: it knows the containers only through their specs and the
  * pid and start time in their records, exactly as a restarted daemon does.
  */
+import { rm, stat } from "node:fs/promises";
 import { execa } from "execa";
 import { describe, expect, onTestFinished, test } from "vitest";
 import { ProcessBackend } from "../../src/runtime/process-backend.ts";
+import { exitStatusPath } from "../../src/runtime/process-wrapper.ts";
 import type { ContainerSpec } from "../../src/runtime/runtime-backend.ts";
 import { isPopulated } from "../../src/host/cgroup.ts";
 import { isLive } from "./runtime-fixtures.ts";
@@ -40,8 +42,9 @@ describe("ProcessBackend adoption", () => {
     return { spec, ...started };
   }
 
-  test("a running container is adopted through its cgroup: signalled, killed with its children, and seen to stop", async () => {
+  test("a running container is adopted through its cgroup: signalled, killed with its children, and seen to stop, its exit status from the earlier holder", async () => {
     const { spec, pid, startedAt } = await runWithSpec(["sh", "-c", "sleep 1000 & trap '' TERM; echo ready; while :; do sleep 0.1; done"]);
+    h.backend.close(); // the earlier daemon is gone; its holder stays while its children run
     const next = nextDaemon();
     expect(await next.adopt(spec, { pid, startedAt })).toEqual({ status: "running", pid, startedAt });
     await next.signal(spec.id, "SIGTERM"); // ignored by the shell
@@ -50,17 +53,29 @@ describe("ProcessBackend adoption", () => {
     expect(pids.length).toBeGreaterThanOrEqual(2);
     await next.killAll(spec.id);
     const stopped = await next.waitForStopped(spec.id, { signal: deadline() });
-    expect(stopped).toMatchObject({ status: "stopped", pid, exitCodeUnknown: true });
-    expect(stopped.exitCode).toBeUndefined();
+    expect(stopped).toMatchObject({ status: "stopped", pid, signal: "SIGKILL" });
+    expect(stopped.exitCodeUnknown).toBeUndefined();
     for (const child of pids) expect(await isLive(child)).toBe(false);
   });
 
-  test("a container that exited while no daemon watched is reported stopped, its exit status unknown", async () => {
+  test("a container that exited while no daemon watched is reported stopped with the exit status its holder kept", async () => {
+    const { spec, pid, startedAt } = await runWithSpec(["sh", "-c", "sleep 0.3; exit 9"]);
+    h.backend.close(); // the earlier daemon is gone before its container ends
+    await expect.poll(() => stat(exitStatusPath(spec)).then(() => true, () => false), { timeout: 5_000 }).toBe(true);
+    const adopted = await new ProcessBackend().adopt(spec, { pid, startedAt });
+    expect(adopted).toMatchObject({ status: "stopped", pid, exitCode: 9 });
+    expect(adopted.exitCodeUnknown).toBeUndefined();
+  });
+
+  test("without its holder's exit file (the holder was killed too) the exit status is unknown, never made up", async () => {
     const { spec, pid, startedAt } = await runWithSpec(["sleep", "1000"]);
     await h.backend.signal(spec.id, "SIGTERM");
     await h.backend.waitForStopped(spec.id, { signal: deadline() });
+    await rm(exitStatusPath(spec));
     const adopted = await new ProcessBackend().adopt(spec, { pid, startedAt });
     expect(adopted).toMatchObject({ status: "stopped", pid, exitCodeUnknown: true });
+    expect(adopted.exitCode).toBeUndefined();
+    expect(adopted.signal).toBeUndefined();
   });
 
   test("a reused pid is never signalled: only a pid listed in the container's own cgroup is", async () => {
