@@ -25,7 +25,7 @@ export interface SupervisorContext {
    * has recorded their exit, a rebuilt actor's report of the same exit must not be written over it.
    */
   takenOver: Set<string>;
-  /** Time a container gets after its kill to be reported stopped. */
+  /** Time a container gets after its kill to be reported stopped; more in a big stop (`killGraceFor`). */
   killGraceMs: number;
   metrics: Metrics;
   hostWork: HostWork;
