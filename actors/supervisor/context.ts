@@ -44,6 +44,8 @@ export interface StopOutcome {
   podSandboxId: string;
   durationMs: number;
   phases: Record<string, number>;
+  /** Host steps not done, and why (SELinux off, host network …): recorded, never faked. */
+  skipped: Record<string, string>;
   warnings: string[];
 }
 

@@ -5,7 +5,8 @@ import type { SandboxRecord, StopPhase } from "../../src/state/records.ts";
 import type { SupervisorContext } from "./context.ts";
 import { stopStepFailed } from "./stop-incomplete-error.ts";
 
-type StepResult = "done" | `skipped: ${string}`;
+/** Done; skipped, and why (recorded, never faked); or done as far as it could, with a warning. */
+type StepResult = "done" | `skipped: ${string}` | `warning: ${string}`;
 
 interface Step {
   name: string;
@@ -19,10 +20,10 @@ interface Step {
  * gone" is done), timed, and journaled, so a failed stop can simply be retried.
  */
 const steps: Step[] = [
-  // Not best-effort: an overlay that cannot be unmounted pins the container's upper layer and the
-  // client's image under a mount nobody owns any more, and the sandbox's directory cannot be
-  // removed while it is there. A sandbox recorded "stopped" over it would claim a clean host; a
-  // failed stop says what is wrong, and its retry (the step is idempotent) finishes the job.
+  // As in the reference, a rootfs that cannot be unmounted is a warning, not a failed stop. It is
+  // not forgotten: the stop's result says which, nothing owns the mount any more, so the leak check
+  // removes it, and RemovePodSandbox unmounts it again before it deletes anything (and fails, to be
+  // retried, if it still cannot).
   { name: "storage-unmount", phase: "storage-unmounted", run: unmountContainerStorage },
   { name: "network-teardown", phase: "network-down", run: teardownNetwork },
   { name: "netns-removal", phase: "netns-removed", run: removeNamespace },
@@ -34,7 +35,9 @@ const steps: Step[] = [
 
 export interface CleanupReport {
   phases: Record<string, number>;
+  /** Steps not done, and why. */
   skipped: Record<string, string>;
+  warnings: string[];
 }
 
 export async function cleanupSandboxHost(
@@ -42,12 +45,13 @@ export async function cleanupSandboxHost(
   record: SandboxRecord,
   journal: (phase: StopPhase) => Promise<void>,
 ): Promise<CleanupReport> {
-  const report: CleanupReport = { phases: {}, skipped: {} };
+  const report: CleanupReport = { phases: {}, skipped: {}, warnings: [] };
   for (const step of steps) {
     const startedAt = performance.now();
     try {
       const result = await step.run(context, record);
-      if (result !== "done") report.skipped[step.name] = result.slice("skipped: ".length);
+      if (result.startsWith("skipped: ")) report.skipped[step.name] = result.slice("skipped: ".length);
+      if (result.startsWith("warning: ")) report.warnings.push(`${step.name}: ${result.slice("warning: ".length)}`);
     } catch (error) {
       // Any failure fails the stop and leaves the sandbox not-stopped; every step is idempotent, so
       // the caller retries the stop.
@@ -60,17 +64,30 @@ export async function cleanupSandboxHost(
 }
 
 async function unmountContainerStorage(context: SupervisorContext, record: SandboxRecord): Promise<StepResult> {
-  const merged = context.store.containersOf(record.id)
-    .filter((container) => !container.infra && container.rootfs !== undefined)
-    .map((container) => join(container.dir, "merged"));
+  const merged = containerRootfsMounts(context, record);
   if (merged.length === 0) return "skipped: no container has a rootfs";
-  const outcomes = await Promise.allSettled(merged.map((path) => context.hostWork.unmount.run(path)));
-  const problems = outcomes.filter((outcome) => outcome.status === "rejected");
-  if (problems.length > 0) {
-    const first = (problems[0] as PromiseRejectedResult).reason as Error & { code?: string };
-    throw new CodedError(first.code ?? "INTERNAL", `${problems.length} rootfs could not be unmounted: ${first.message}`, { cause: first });
+  try {
+    await unmountContainerRootfs(context, merged);
+  } catch (error) {
+    return `warning: ${(error as Error).message}; the leak check and RemovePodSandbox retry it`;
   }
   return "done";
+}
+
+/** Where the sandbox's containers' overlays are mounted (those that have a rootfs). */
+export function containerRootfsMounts(context: SupervisorContext, record: SandboxRecord): string[] {
+  return context.store.containersOf(record.id)
+    .filter((container) => !container.infra && container.rootfs !== undefined)
+    .map((container) => join(container.dir, "merged"));
+}
+
+/** Unmounts every path given (already unmounted is done); rejects saying how many could not be, and why. */
+export async function unmountContainerRootfs(context: SupervisorContext, paths: string[]): Promise<void> {
+  const outcomes = await Promise.allSettled(paths.map((path) => context.hostWork.unmount.run(path)));
+  const problems = outcomes.filter((outcome) => outcome.status === "rejected");
+  if (problems.length === 0) return;
+  const first = (problems[0] as PromiseRejectedResult).reason as Error & { code?: string };
+  throw new CodedError(first.code ?? "INTERNAL", `${problems.length} rootfs could not be unmounted: ${first.message}`, { cause: first });
 }
 
 async function releaseLabel(): Promise<StepResult> {

@@ -1,6 +1,7 @@
 import { getLogger } from "../../src/log/logger.ts";
 import type { SupervisorContext } from "./context.ts";
 import { validateId } from "../../src/state/ids.ts";
+import { containerRootfsMounts, unmountContainerRootfs } from "./sandbox-cleanup.ts";
 import { stopPodSandbox } from "./sandbox-stop.ts";
 
 const log = getLogger("supervisor:sandbox");
@@ -14,6 +15,8 @@ export async function removePodSandbox(context: SupervisorContext, id: string): 
   const record = context.store.sandboxes.get(id);
   if (record === undefined) return;
   if (record.state !== "stopped") await stopPodSandbox(context, id);
+  // A rootfs its stop could not unmount (a warning then, as in the reference) must go before its directory.
+  await unmountContainerRootfs(context, containerRootfsMounts(context, record));
   for (const container of context.store.containersOf(id)) await context.backend.delete(container.id);
   await context.system.stop(id, { deadlineAt: Date.now() + 10_000 });
   await context.store.removeSandbox(record);

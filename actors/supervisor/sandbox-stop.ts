@@ -16,9 +16,9 @@ export async function stopPodSandbox(context: SupervisorContext, id: string, opt
   const record = context.store.sandboxes.get(id);
   if (record === undefined) {
     log.warn("Pod sandbox not found; probably stopped already", { sandboxId: id });
-    return { podSandboxId: id, durationMs: 0, phases: {}, warnings: [`pod sandbox ${id} not found: probably stopped already`] };
+    return { podSandboxId: id, durationMs: 0, phases: {}, skipped: {}, warnings: [`pod sandbox ${id} not found: probably stopped already`] };
   }
-  if (record.state === "stopped") return { podSandboxId: id, durationMs: 0, phases: {}, warnings: [] };
+  if (record.state === "stopped") return { podSandboxId: id, durationMs: 0, phases: {}, skipped: {}, warnings: [] };
   log.info("Stopping pod sandbox", { sandboxId: id, deadlineAt });
   return startStops(context, [record], deadlineAt, options).get(id) as Promise<StopOutcome>;
 }

@@ -40,11 +40,11 @@ export async function stopPodSandboxes(
     let result: StopAllResult;
     if (stop === undefined) {
       const known = context.store.sandboxes.has(id);
-      result = { podSandboxId: id, ok: true, durationMs: 0, phases: {}, warnings: known ? [] : [`pod sandbox ${id} not found: probably stopped already`] };
+      result = { podSandboxId: id, ok: true, durationMs: 0, phases: {}, skipped: {}, warnings: known ? [] : [`pod sandbox ${id} not found: probably stopped already`] };
     } else {
       try {
         const outcome = await stop;
-        result = { podSandboxId: id, ok: true, durationMs: outcome.durationMs, phases: outcome.phases, warnings: outcome.warnings };
+        result = { podSandboxId: id, ok: true, durationMs: outcome.durationMs, phases: outcome.phases, skipped: outcome.skipped, warnings: outcome.warnings };
       } catch (error) {
         result = { podSandboxId: id, ok: false, error: toErrorData(error), durationMs: performance.now() - startedAt, phases: {} };
       }

@@ -1,5 +1,5 @@
 import { getLogger } from "../../src/log/logger.ts";
-import type { SandboxRecord, StopPhase } from "../../src/state/records.ts";
+import type { ContainerRecord, SandboxRecord, StopPhase } from "../../src/state/records.ts";
 import { stopContainers } from "./containers-stop.ts";
 import type { ContainersStopped } from "./containers-stop.ts";
 import type { StopOptions, StopOutcome, SupervisorContext } from "./context.ts";
@@ -45,6 +45,7 @@ export function startStops(context: SupervisorContext, records: SandboxRecord[],
 
 function runParallel(context: SupervisorContext, records: SandboxRecord[], options: StopOptions): Map<string, Promise<StopOutcome>> {
   const startedAt = performance.now();
+  const startedAtEpoch = Date.now();
   // The batch's deadline: the earliest of its sandboxes' (a joined stop may lower one meanwhile).
   const deadline = () => records.reduce((earliest, r) => Math.min(earliest, context.deadlines.get(r.id) ?? Date.now()), Number.POSITIVE_INFINITY);
   const reserve = Math.min(infraReserveMs, Math.max(0, deadline() - Date.now()) * infraReserveShare);
@@ -56,14 +57,17 @@ function runParallel(context: SupervisorContext, records: SandboxRecord[], optio
     });
     for (const record of records) await journal(context, record, "requested", options, { memoryOnly: true });
     const containers = records.flatMap((record) => context.store.containersOf(record.id));
-    const application = await stopContainers(context, containers.filter((c) => !c.infra), deadline() - reserve);
+    const applicationKillAt = deadline() - reserve;
+    const application = await stopContainers(context, containers.filter((c) => !c.infra), applicationKillAt);
     const healthy = containers.filter((c) => c.infra && !application.errors.has(c.sandboxId));
-    const infra = await stopContainers(context, healthy, deadline());
-    return { application, infra, durationMs: performance.now() - startedAt, intentDone };
+    const infraKillAt = deadline();
+    const infra = await stopContainers(context, healthy, infraKillAt);
+    const killAt = (container: ContainerRecord) => (container.infra ? infraKillAt : applicationKillAt);
+    return { application, infra, durationMs: performance.now() - startedAt, intentDone, killAt };
   })();
   const stops = new Map(records.map((record) => [record.id, (async () => {
-    const { application, infra, durationMs } = await containersStopped;
-    return finishSandbox(context, record, [application, infra], durationMs, startedAt, options);
+    const { application, infra, durationMs, killAt } = await containersStopped;
+    return finishSandbox(context, record, [application, infra], { durationMs, startedAtEpoch, killAt }, startedAt, options);
   })()]));
   // The batch's intent stays journaled until every sandbox of it is done (stopped or failed).
   void Promise.allSettled(stops.values()).then(() => containersStopped.then(({ intentDone }) => intentDone(), () => {}));
@@ -80,17 +84,21 @@ function runSequential(context: SupervisorContext, records: SandboxRecord[], dea
     const stop = previous.catch(() => {}).then(async () => {
       await intent; // a stop whose intent is not on disk does not begin
       const startedAt = performance.now();
+      const startedAtEpoch = Date.now();
       await journal(context, record, "requested", options);
       const containers = context.store.containersOf(record.id);
       const results: ContainersStopped[] = [];
+      const killAts = new Map<string, number>();
       for (const container of [...containers.filter((c) => !c.infra), ...containers.filter((c) => c.infra)]) {
         // Each container gets the whole timeout, as in the reference: the sandbox's deadline moves with it.
         const containerDeadline = Date.now() + timeoutMs;
         context.deadlines.clear(record.id);
         context.deadlines.lower(record.id, containerDeadline);
+        killAts.set(container.id, containerDeadline);
         results.push(await stopContainers(context, [container], containerDeadline));
       }
-      return finishSandbox(context, record, results, performance.now() - startedAt, startedAt, options);
+      const killAt = (container: ContainerRecord) => killAts.get(container.id) ?? Date.now();
+      return finishSandbox(context, record, results, { durationMs: performance.now() - startedAt, startedAtEpoch, killAt }, startedAt, options);
     });
     stops.set(record.id, stop);
     previous = stop;
@@ -99,7 +107,14 @@ function runSequential(context: SupervisorContext, records: SandboxRecord[], dea
   return stops;
 }
 
-async function finishSandbox(context: SupervisorContext, record: SandboxRecord, results: ContainersStopped[], containersMs: number, startedAt: number, options: StopOptions): Promise<StopOutcome> {
+/** How a sandbox's containers were stopped: how long it took, from when, and when each would be killed. */
+interface ContainersTiming {
+  durationMs: number;
+  startedAtEpoch: number;
+  killAt(container: ContainerRecord): number;
+}
+
+async function finishSandbox(context: SupervisorContext, record: SandboxRecord, results: ContainersStopped[], timing: ContainersTiming, startedAt: number, options: StopOptions): Promise<StopOutcome> {
   const errors = results.flatMap((result) => result.errors.get(record.id) ?? []);
   if (errors.length > 0) throw new StopIncompleteError(record.id, errors);
   // The containers' own records (durable, each written before its acknowledgement) already say they
@@ -111,16 +126,32 @@ async function finishSandbox(context: SupervisorContext, record: SandboxRecord, 
   // "stopped" reaches memory only once it is on disk: a write that fails (the disk is full) leaves
   // the sandbox not-stopped, as its status says, and a retry redoes the idempotent steps and writes it.
   const stopped: SandboxRecord = { ...record, state: "stopped", stoppedAt: Date.now() };
-  await journal(context, stopped, "stopped", options).catch((error: unknown) => {
+  await journal(context, stopped, "stopped", options, { skipped: cleanup.skipped }).catch((error: unknown) => {
     throw stopStepFailed(`pod sandbox ${record.id}`, "sandbox-record-write", error, { podSandboxId: record.id });
   });
   context.store.sandboxes.set(record.id, Object.assign(record, stopped));
   const durationMs = performance.now() - startedAt;
-  const phases = { "containers-stop": containersMs, ...cleanup.phases, total: durationMs };
+  const phases = { "containers-stop": timing.durationMs, ...containerPhases(context, record, timing), ...cleanup.phases, total: durationMs };
   context.metrics.observePhases(phases);
-  const warnings = results.flatMap((result) => result.warnings.get(record.id) ?? []);
-  log.info("Stopped pod sandbox", { sandboxId: record.id, durationMs: Math.round(durationMs), warnings: warnings.length });
-  return { podSandboxId: record.id, durationMs, phases, warnings };
+  const warnings = [...results.flatMap((result) => result.warnings.get(record.id) ?? []), ...cleanup.warnings];
+  if (cleanup.warnings.length > 0) log.warn("Stopped pod sandbox with warnings", { sandboxId: record.id, warnings: cleanup.warnings });
+  log.info("Stopped pod sandbox", { sandboxId: record.id, durationMs: Math.round(durationMs), warnings: warnings.length, skipped: cleanup.skipped });
+  return { podSandboxId: record.id, durationMs, phases, skipped: cleanup.skipped, warnings };
+}
+
+/**
+ * The two parts of a sandbox's containers-stop: `signal-to-exit`, from the stop's start to the last
+ * exit its stop signal brought; `kill`, from the kill at the deadline to the last exit it brought
+ * (absent when no container needed it). From the exits' times in the containers' records.
+ */
+function containerPhases(context: SupervisorContext, record: SandboxRecord, timing: ContainersTiming): Record<string, number> {
+  const phases: Record<string, number> = {};
+  for (const container of context.store.containersOf(record.id)) {
+    if (container.finishedAt === undefined || container.finishedAt < timing.startedAtEpoch) continue; // ended before this stop
+    const [phase, from] = container.reason === "killed-at-deadline" ? ["kill", timing.killAt(container)] : ["signal-to-exit", timing.startedAtEpoch];
+    phases[phase] = Math.max(phases[phase] ?? 0, container.finishedAt - from);
+  }
+  return phases;
 }
 
 /**
@@ -128,8 +159,9 @@ async function finishSandbox(context: SupervisorContext, record: SandboxRecord, 
  * "stopped" ("requested" is in the batch's intent entry, and each container's record says it
  * stopped), in memory for the idempotent steps between, which a restart would redo.
  */
-async function journal(context: SupervisorContext, record: SandboxRecord, phase: StopPhase, options: StopOptions, write: { memoryOnly?: boolean } = {}): Promise<void> {
+async function journal(context: SupervisorContext, record: SandboxRecord, phase: StopPhase, options: StopOptions, write: { memoryOnly?: boolean; skipped?: Record<string, string> } = {}): Promise<void> {
   record.stop = { phase, deadlineAt: context.deadlines.get(record.id) ?? Date.now(), requestedAt: record.stop?.requestedAt ?? Date.now() };
+  if (write.skipped !== undefined) record.stop.skipped = write.skipped;
   if (phase === "requested") record.stop.requestedAt = Date.now();
   if (write.memoryOnly) context.store.touchSandbox(record);
   else await context.store.saveSandbox(record);

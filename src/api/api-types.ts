@@ -19,6 +19,8 @@ export interface SandboxStopResult {
   error?: { code: string; message: string; details?: unknown };
   durationMs: number;
   phases: Record<string, number>;
+  /** Host steps skipped, and why (network "none", SELinux off …). */
+  skipped?: Record<string, string>;
   warnings?: string[];
 }
 

@@ -43,8 +43,11 @@ export interface SandboxRecord {
   /** Relative to the cgroup2 mount, or the process-group fallback's name. */
   cgroupPath: string;
   infraContainerId?: string;
-  /** The stop journal: the phase reached and the absolute deadline it runs under. */
-  stop?: { phase: StopPhase; deadlineAt: number; requestedAt: number };
+  /**
+   * The stop journal: the phase reached and the absolute deadline it runs under; once stopped, the
+   * host steps that were skipped, and why (SEMANTICS.md row 12: recorded, never faked).
+   */
+  stop?: { phase: StopPhase; deadlineAt: number; requestedAt: number; skipped?: Record<string, string> };
   stoppedAt?: number;
 }
 

@@ -224,7 +224,7 @@ describe("host faults during a stop", () => {
     await removeAndCheck(id);
   });
 
-  test("a container's overlay that cannot be unmounted fails the stop; the retry finishes it", async () => {
+  test("a container's overlay that cannot be unmounted is a warning, as in the reference; RemovePodSandbox unmounts it before it deletes anything", async () => {
     const { id, containers } = await runPod([["sleep", "1000"]], image);
     const dir = join(root(), "sandboxes", id, "containers", containers[0]);
     const merged = join(dir, "merged");
@@ -232,21 +232,20 @@ describe("host faults during a stop", () => {
     await execa("mount", ["--bind", dir, dir]);
     counts.injected++;
     try {
-      const error = await failingStop(id);
-      await expectFailedCleanly(id, error, "storage-unmount", new RegExp(`${merged}: not mounted`));
-      expect(error.details).toMatchObject({ podSandboxId: id, step: "storage-unmount", reason: "HOST_COMMAND_FAILED" });
-      // The containers did stop; the host cleanup stopped at its first step.
-      expect(supervisor().podSandboxStatus(id).stop).toMatchObject({ phase: "containers-stopped" });
-      // How it ended is not this test's subject (once in CI, on Deno, it read without a signal: not
-      // reproduced in 120 tries, noted in the issue); that its exit is recorded is.
+      const outcome = await supervisor().stopPodSandbox(id, { timeoutMs: stopTimeoutMs });
+      expect(outcome.warnings).toEqual([expect.stringMatching(new RegExp(`^storage-unmount: 1 rootfs could not be unmounted: .*${merged}: not mounted.*retry it$`))]);
+      expect(supervisor().podSandboxStatus(id)).toMatchObject({ state: "stopped", stop: { phase: "stopped" } });
       expect(supervisor().containerStatus(containers[0]).state).toBe("exited");
+      // Its removal cannot delete the directory under a mount: it fails, touching nothing, to be retried.
+      await expect(supervisor().removePodSandbox(id)).rejects.toThrow(/rootfs could not be unmounted/);
+      expect(existsSync(join(root(), "sandboxes", id, "sandbox.json"))).toBe(true);
     } finally {
       await removeFault(dir, () => true);
     }
     expect(topMountType(merged)).toBe("overlay");
-    await expectRetryFinishes(id);
+    counts.retriesFinished++;
+    await removeAndCheck(id); // unmounts the overlay first
     expect(topMountType(merged)).toBeUndefined();
-    await removeAndCheck(id);
   });
 
   test("a full disk before the stop: its intent cannot be written, nothing is signalled; the retry finishes it", async () => {

@@ -64,9 +64,10 @@ describe("stopPodSandbox()", () => {
     expect(await isMounted(status.shmPath as string)).toBe(true);
     const outcome = await t.supervisor.stopPodSandbox(id, { timeoutMs: 5_000 });
     expect(Object.keys(outcome.phases)).toEqual([
-      "containers-stop", "storage-unmount", "network-teardown", "netns-removal", "selinux-label-release",
+      "containers-stop", "signal-to-exit", "storage-unmount", "network-teardown", "netns-removal", "selinux-label-release",
       "shm-unmount", "sandbox-storage-stop", "cgroup-removal", "total",
     ]);
+    expect(outcome.phases["signal-to-exit"]).toBeLessThanOrEqual(outcome.phases["containers-stop"] + 50); // no kill was needed
     const infraId = status.infraContainerId as string;
     const infra = t.supervisor.containerStatus(infraId);
     for (const containerId of containers) {
@@ -99,10 +100,13 @@ describe("stopPodSandbox()", () => {
   test("10 containers that ignore SIGTERM, timeout 1 s: the sandbox stops in about 1 s, not 10 s", async () => {
     const { id, containers } = await runPod(Array.from({ length: 10 }, () => ignoreTerm));
     const startedAt = Date.now();
-    await t.supervisor.stopPodSandbox(id, { timeoutMs: 1_000 });
+    const outcome = await t.supervisor.stopPodSandbox(id, { timeoutMs: 1_000 });
     const elapsed = Date.now() - startedAt;
     expect(elapsed).toBeGreaterThanOrEqual(700);
     expect(elapsed).toBeLessThan(4_000);
+    // The kill's own phase: from the kill at the deadline to the last exit it brought.
+    expect(outcome.phases.kill).toBeGreaterThanOrEqual(0);
+    expect(outcome.phases.kill).toBeLessThan(outcome.phases["containers-stop"]);
     for (const containerId of containers) {
       expect(t.supervisor.containerStatus(containerId)).toMatchObject({ state: "exited", signal: "SIGKILL", reason: "killed-at-deadline" });
     }
@@ -162,6 +166,16 @@ describe("stopPodSandbox()", () => {
     expect(status.shmPath).toBeUndefined();
     const outcome = await t.supervisor.stopPodSandbox(id);
     expect(outcome.phases["netns-removal"]).toBeDefined();
+    // Skipped steps are recorded with why (SEMANTICS.md row 12: SELinux is off here), never faked.
+    const skipped = {
+      "network-teardown": expect.stringMatching(/host network/),
+      "netns-removal": expect.stringMatching(/host network/),
+      "shm-unmount": expect.stringMatching(/host IPC/),
+      "selinux-label-release": expect.stringMatching(/SELinux/),
+    };
+    expect(outcome.skipped).toMatchObject(skipped);
+    expect(t.supervisor.podSandboxStatus(id).stop).toMatchObject({ phase: "stopped", skipped });
+    expect(JSON.parse(await readFile(join(t.root, "sandboxes", id, "sandbox.json"), "utf8")).stop).toMatchObject({ skipped });
     await removeAndCheck(id);
   });
 
