@@ -238,10 +238,11 @@ export class ActorSystem {
   }
 
   /** A cheap synchronous view for tests and metrics. */
-  stats(): { actors: number; pendingAsks: number; armedTimers: number; unrecoverableWorkers: number; actorsPerWorker: number[] } {
+  stats(): { actors: number; pendingAsks: number; forwardedAsks: number; armedTimers: number; unrecoverableWorkers: number; actorsPerWorker: number[] } {
     return {
       actors: this.#registry.size,
       pendingAsks: this.#pending.size,
+      forwardedAsks: this.#router.forwardedAsks,
       armedTimers: this.#pending.armedTimers,
       unrecoverableWorkers: this.#unrecoverable,
       actorsPerWorker: this.#workers.map((handle) => handle.actorCount),

@@ -33,6 +33,12 @@ export interface WorkerRouterOptions {
 const serviceSliceMs = 5;
 const noop = () => {};
 
+/**
+ * How often, at most, forwarded asks past their deadline are forgotten. Their asker has given up
+ * (its own timer rejected them); without this, an ask whose handler never settles stayed for good.
+ */
+const forwardedSweepMs = 1_000;
+
 export class WorkerRouter {
   #options: WorkerRouterOptions;
   /** Service calls waiting for their slice, in arrival order; `#next` is the first not yet started. */
@@ -42,6 +48,7 @@ export class WorkerRouter {
   #bySerial = new Map<number, WorkerHandle>();
   /** Forwarded asks still unanswered: `${from}:${id}` → the worker they went to. */
   #forwarded = new Map<string, { target: WorkerHandle; ask: AskEnvelope }>();
+  #sweepAt = 0;
 
   constructor(options: WorkerRouterOptions) {
     this.#options = options;
@@ -100,8 +107,22 @@ export class WorkerRouter {
         : { k: "reply", id: ask.id, to: ask.from, ok: false, error: toErrorData(new ActorNotFoundError(ask.to)) };
       return this.#forwardReply(reply);
     }
+    this.#forgetExpired();
     this.#forwarded.set(`${ask.from}:${ask.id}`, { target, ask });
     target.outbox.push(ask);
+  }
+
+  /** Forwarded asks still waiting for an answer (for tests and stats). */
+  get forwardedAsks(): number {
+    return this.#forwarded.size;
+  }
+
+  /** Forgets forwarded asks past their deadline: at most once per {@link forwardedSweepMs}, on a new ask. */
+  #forgetExpired(): void {
+    const now = Date.now();
+    if (now < this.#sweepAt) return;
+    this.#sweepAt = now + forwardedSweepMs;
+    for (const [key, { ask }] of this.#forwarded) if (ask.deadlineAt < now) this.#forwarded.delete(key);
   }
 
   /** Starts service calls in order, at most {@link serviceSliceMs} of them at a time (see there). */

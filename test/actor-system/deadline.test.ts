@@ -28,6 +28,17 @@ describe("deadlines", () => {
     expect(system.stats()).toMatchObject({ pendingAsks: 0, armedTimers: 0 });
   });
 
+  test("an ask between workers that is never answered is forgotten by the main thread after its deadline", async () => {
+    const silent = await system.spawn({ behavior: refs.silent, worker: 0 });
+    const relay = await system.spawn({ behavior: refs.relay, worker: 1 });
+    const ask = (deadlineAt: number) => system.ask(relay, { to: silent, message: "hello", deadlineAt }, { deadlineAt: deadlineAt + 5_000 });
+    await expect(ask(Date.now() + 100)).rejects.toThrow(DeadlineExceededError);
+    expect(system.stats().forwardedAsks).toBe(1); // the relay gave up; the main thread still holds its ask
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await expect(ask(Date.now() + 100)).rejects.toThrow(DeadlineExceededError); // a new ask sweeps the expired one …
+    expect(system.stats().forwardedAsks).toBe(1); // … and is the only one held (it would be 2 without the sweep)
+  });
+
   test("an answer that comes in time wins, and its timer is cleared", async () => {
     const id = await system.spawn({ behavior: refs.slow, init: 20 });
     await expect(system.ask(id, undefined, { deadlineAt: Date.now() + 5_000 })).resolves.toBe("done");
