@@ -26,12 +26,23 @@ export interface DaemonOptions extends SupervisorOptions, Partial<Omit<SocketSer
   leakCheckIntervalMs?: number;
 }
 
+/** Why the daemon shut down, and whether it wants a new process of itself started in its place. */
+export interface DaemonExit {
+  reason: string;
+  /**
+   * A worker thread that could not be stopped (a hung worker on Deno) burns a core until the process
+   * ends: the daemon finished its stops in flight, then shut down leaving every workload running (a
+   * live restore), for the process started in its place to adopt them (`src/cli/daemon-command.ts`).
+   */
+  restart: boolean;
+}
+
 export interface Daemon {
   supervisor: Supervisor;
   socketPath?: string;
   metricsPort?: number;
-  /** Resolves once the daemon has shut down (after a signal, or `shutdown()`). */
-  closed: Promise<void>;
+  /** Resolves once the daemon has shut down (after a signal, `shutdown()`, or an unrecoverable worker). */
+  closed: Promise<DaemonExit>;
   shutdown(reason: string): Promise<void>;
 }
 
@@ -59,12 +70,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     throw error;
   }
   let closing: Promise<void> | undefined;
-  let resolveClosed: () => void = () => {};
-  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
-  const shutdown = (reason: string): Promise<void> => {
+  let resolveClosed: (exit: DaemonExit) => void = () => {};
+  const closed = new Promise<DaemonExit>((resolve) => (resolveClosed = resolve));
+  const shutdown = (reason: string, restart = false): Promise<void> => {
     closing ??= (async () => {
-      const stopAll = !options.liveRestore;
-      log.info("Shutting down", { reason, stopAll });
+      const stopAll = !options.liveRestore && !restart;
+      log.info("Shutting down", { reason, stopAll, restart });
       await schedule.stop();
       await socket?.close();
       await metricsServer?.close();
@@ -72,10 +83,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       const failed = results.filter((result) => !result.ok);
       if (failed.length > 0) log.error("Some sandboxes did not stop at shutdown", { failed: failed.map((r) => r.podSandboxId) });
       log.info("Shut down", { reason, stopped: results.length - failed.length, failed: failed.length });
-      resolveClosed();
+      resolveClosed({ reason, restart });
     })();
     return closing;
   };
+  supervisor.onUnrecoverableWorker((lost) => {
+    log.error("A worker thread cannot be stopped (it hangs, and this runtime cannot end it): restarting the daemon once the stops in flight are done; workloads keep running", { workerIndex: lost.workerIndex });
+    void supervisor.stopsSettled().then(() => shutdown(`worker ${lost.workerIndex} unrecoverable`, true));
+  });
   // Signal handlers belong on the main thread only (Deno also delivers signals to listening workers).
   // `on`, not `once`: execa (signal-exit) re-raises a signal that has no other listener left, which
   // would kill the daemon in the middle of its shutdown. A second signal joins the first shutdown.

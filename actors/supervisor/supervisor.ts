@@ -69,8 +69,24 @@ export interface SupervisorOptions {
 export class Supervisor {
   readonly #context: SupervisorContext;
 
+  readonly #unrecoverable = new Set<(lost: ActorsLost) => void>();
+
   private constructor(context: SupervisorContext) {
     this.#context = context;
+  }
+
+  /**
+   * Calls `listener` when a worker thread was lost that the runtime could not stop (a hung worker
+   * on Deno, whose thread burns on): its actors are rebuilt on a new worker first, so stops go on,
+   * but only a new process gets the core back. The daemon restarts itself then (`daemon/daemon.ts`).
+   */
+  onUnrecoverableWorker(listener: (lost: ActorsLost) => void): void {
+    this.#unrecoverable.add(listener);
+  }
+
+  /** Settles once no stop is in flight (the ones running now, and any they join). */
+  async stopsSettled(): Promise<void> {
+    while (this.#context.stopsInFlight.size > 0) await Promise.allSettled(this.#context.stopsInFlight.values());
   }
 
   static async start(options: SupervisorOptions): Promise<Supervisor> {
@@ -273,6 +289,7 @@ export class Supervisor {
     for (const spec of sandboxes) {
       await this.#spawnActors(spec.id).catch((error: unknown) => log.error("Cannot rebuild a sandbox's actors", { sandboxId: spec.id, error }));
     }
+    if (lost.unrecoverable) for (const listener of this.#unrecoverable) listener(lost);
   }
 
   /** Compares the host with the records (leak-check.ts); with `repair`, removes what no record owns. */

@@ -3,14 +3,20 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { Option } from "commander";
 import type { Command } from "commander";
-import { configureLogging, logLevels } from "../log/logger.ts";
+import { execa } from "execa";
+import { configureLogging, getLogger, logLevels } from "../log/logger.ts";
+import { commandOfThisProcess } from "../platform/runtime.ts";
 import { LaggingBackend } from "../runtime/lagging-backend.ts";
 import { ProcessBackend } from "../runtime/process-backend.ts";
 import type { RuntimeBackend } from "../runtime/runtime-backend.ts";
 import type { LogFormat, LogLevel } from "../log/logger.ts";
 import { defaultSocketPath } from "./socket-path.ts";
 
+/** EX_TEMPFAIL: "try again" — the status a service manager sees when the daemon wants a restart. */
+const exitForRestart = 75;
+
 interface DaemonFlags {
+  onUnrecoverableWorker: "restart" | "exit";
   root: string;
   socket: string;
   socketGroup?: string;
@@ -53,6 +59,7 @@ export function addDaemonCommand(program: Command): void {
     .option("--max-connections <n>", "API connections served at once", "512")
     .option("--client-idle-timeout <seconds>", "close an API connection that sends nothing for this long", "60")
     .option("--leak-check-interval <seconds>", "check the host for leaks (what no record owns) and remove them this often; 0: only at start", "60")
+    .addOption(new Option("--on-unrecoverable-worker <action>", "when a hung worker thread cannot be stopped (Deno): after the stops in flight, leave workloads running and restart this daemon in a new process, or exit 75 for a service manager to restart it").choices(["restart", "exit"]).default("restart"))
     .action(async (flags: DaemonFlags) => {
       configureLogging({ level: flags.logLevel, format: flags.logFormat });
       const workers = flags.workers === undefined ? undefined : wholeNumber(flags.workers, "--workers");
@@ -77,7 +84,13 @@ export function addDaemonCommand(program: Command): void {
         backend: runtimeBackend(flags.backend, wholeNumber(flags.backendLagMs, "--backend-lag-ms")),
         leakCheckIntervalMs: leakCheckIntervalMs(flags.leakCheckInterval),
       });
-      await daemon.closed;
+      const exit = await daemon.closed;
+      if (!exit.restart) process.exit(0);
+      if (flags.onUnrecoverableWorker === "exit") process.exit(exitForRestart);
+      const { file, args } = commandOfThisProcess();
+      const next = execa(file, args, { detached: true, stdio: "inherit", cleanup: false, reject: false });
+      next.unref();
+      getLogger("daemon").warn("Started a new daemon process in place of this one", { pid: next.pid, reason: exit.reason });
       process.exit(0);
     });
 }

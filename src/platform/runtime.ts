@@ -19,3 +19,13 @@ export const runtimeVersion: string = denoVersion ?? process.versions.node;
  * `test/actor-system/worker-supervision.test.ts` checks this against what the runtime really does.
  */
 export const canTerminateSpinningWorker: boolean = runtimeName === "node";
+
+/**
+ * The command that runs this same program again with the same arguments: for a daemon that must
+ * restart itself (a hung worker on Deno cannot be stopped, only left behind with its process).
+ */
+export function commandOfThisProcess(): { file: string; args: string[] } {
+  const [, script, ...args] = process.argv;
+  if (runtimeName === "deno") return { file: process.execPath, args: ["run", "-A", script, ...args] };
+  return { file: process.execPath, args: [...process.execArgv, script, ...args] };
+}

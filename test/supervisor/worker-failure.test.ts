@@ -5,8 +5,13 @@
  * its deadline plus a small bound. The hang is real: an actor caught in a synchronous endless loop
  * on the sandbox's own worker (test/actor-system/fixtures).
  */
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { startDaemon } from "../../daemon/daemon.ts";
+import { findHostLeftovers } from "../../src/host/leftovers.ts";
+import { canTerminateSpinningWorker } from "../../src/platform/runtime.ts";
 import { refs } from "../actor-system/fixtures/behaviors.ts";
 import { isAlive, noLeftovers, startTestSupervisor, waitUntil, zombieChildren } from "../support/supervisor.ts";
 import type { TestSupervisor } from "../support/supervisor.ts";
@@ -72,5 +77,47 @@ describe("a worker that fails during a stop", () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     system.tell(spinner, "spin");
     await expectStoppedInTime(id, stubborn, stop, startedAt, timeoutMs);
+  });
+});
+
+describe("a worker thread the runtime cannot stop", () => {
+  test("makes the daemon restart itself once the stops in flight are done, leaving other workloads running (Deno); on Node the worker is simply replaced", async () => {
+    const root = await mkdtemp(join(tmpdir(), "pvtest-"));
+    const daemon = await startDaemon({ root, noSocket: true, workers: 2, heartbeatTimeoutMs: 1_000, killGraceMs: 2_000, leakCheckIntervalMs: 0 });
+    const { supervisor } = daemon;
+    let next: TestSupervisor | undefined;
+    try {
+      const stopping = await supervisor.runPodSandbox({ name: "stopping" });
+      const stubborn = await supervisor.createContainer(stopping, { name: "stubborn", command: ignoresTerm });
+      await supervisor.startContainer(stubborn);
+      const bystander = await supervisor.runPodSandbox({ name: "bystander" });
+      const running = await supervisor.createContainer(bystander, { name: "sleep", command: ["sleep", "1000"] });
+      await supervisor.startContainer(running);
+      await waitUntil(async () => (await readFile(supervisor.containerStatus(stubborn).logPath, "utf8")).includes("ready"));
+      const spinner = await supervisor.actorSystem.spawn({ behavior: refs.spinner, near: stopping });
+      const stop = supervisor.stopPodSandbox(stopping, { timeoutMs: 3_000 });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      supervisor.actorSystem.tell(spinner, "spin");
+      await stop;
+      const exit = await Promise.race([daemon.closed, new Promise((resolve) => setTimeout(() => resolve("running"), 3_000))]);
+      if (canTerminateSpinningWorker) {
+        expect(exit).toBe("running"); // Node ended the thread: a new worker took its place, nothing else to do
+        await daemon.shutdown("test");
+        expect(supervisor.containerStatus(running).state).toBe("exited");
+      } else {
+        expect(exit).toEqual({ reason: expect.stringMatching(/unrecoverable/), restart: true });
+        // The stop in flight finished before; the other sandbox's workload runs on, for the next process.
+        expect(supervisor.podSandboxStatus(stopping).state).toBe("stopped");
+        const pid = supervisor.containerStatus(running).pid as number;
+        expect(isAlive(pid)).toBe(true);
+        next = await startTestSupervisor({ root }); // the process started in its place adopts it
+        expect(next.supervisor.containerStatus(running)).toMatchObject({ state: "running", pid });
+      }
+    } finally {
+      if (next !== undefined) expect(await next.close()).toEqual(noLeftovers);
+      else await daemon.shutdown("test");
+      expect(await findHostLeftovers({ root: supervisor.root, tag: supervisor.tag })).toEqual(noLeftovers);
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
