@@ -94,7 +94,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // Signal handlers belong on the main thread only (Deno also delivers signals to listening workers).
   // `on`, not `once`: execa (signal-exit) re-raises a signal that has no other listener left, which
   // would kill the daemon in the middle of its shutdown. A second signal joins the first shutdown.
-  for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => void shutdown(signal));
+  const onSignal = (signal: NodeJS.Signals) => void shutdown(signal);
+  for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, onSignal);
+  // Once shut down, a signal is the process's again (its default ends it): a daemon embedded in a
+  // longer-lived process (a test runner) must not swallow the signal that ends that process.
+  void closed.then(() => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) process.off(signal, onSignal);
+  });
   log.info("Daemon ready", { root: supervisor.root, socket: socket?.path, liveRestore: options.liveRestore ?? false });
   return { supervisor, socketPath: socket?.path, metricsPort: metricsServer?.port, closed, shutdown };
 }
