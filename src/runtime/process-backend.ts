@@ -88,6 +88,7 @@ export class ProcessBackend implements RuntimeBackend {
     try {
       container.main = await MainProcess.spawn(this.#holder, container.spec, procs, {
         cgroupPath: container.cgroupDir === undefined ? undefined : container.spec.cgroupPath,
+        exitPath: exitStatusPath(container.spec),
         groupPollIntervalMs: this.#pollIntervalMs,
       });
     } catch (error) {
@@ -178,6 +179,11 @@ export class ProcessBackend implements RuntimeBackend {
     const main = new AdoptedProcess({ pid: record.pid, startedAt: record.startedAt, cgroupPath: spec.cgroupPath, exitPath: exitStatusPath(spec) });
     this.#containers.set(spec.id, { spec, cgroupDir, starting: true, main });
     return this.state(spec.id);
+  }
+
+  /** The process holder's pid, once it runs (for logs, and for tests that kill it). */
+  get holderPid(): number | undefined {
+    return this.#holder.pid;
   }
 
   /**

@@ -48,8 +48,19 @@ export interface HeldProcess {
   exited: Promise<number>;
 }
 
-/** The holder is gone while it still held processes: their exit status cannot be collected. */
-export class HolderLostError extends Error {}
+/**
+ * The holder is gone while it still held processes: their exit status can no longer reach the daemon
+ * as a line. `released`: the daemon let it go (`close()`), so it ended only once its last child had
+ * ended, and each status is in its exit file; otherwise it was killed, and the statuses are lost.
+ */
+export class HolderLostError extends Error {
+  readonly released: boolean;
+
+  constructor(message: string, released: boolean) {
+    super(message);
+    this.released = released;
+  }
+}
 
 interface Reply {
   fields: string[];
@@ -77,6 +88,8 @@ export class ProcessHolder {
   /** Made when the holder says "started", before anyone awaits it: its exit may be on the next line. */
   #exits = new Map<number, { resolve(status: number): void; reject(error: Error): void }>();
   #buffer = "";
+  /** Holders let go by `close()`: they end once their children have, each status in its exit file. */
+  #released = new WeakSet<ResultPromise>();
 
   async spawn(request: HolderSpawn): Promise<HeldProcess> {
     const hex = (text: string) => Buffer.from(text, "utf8").toString("hex");
@@ -91,6 +104,11 @@ export class ProcessHolder {
     return { pid: Number(reply[2]), exited: exited as Promise<number> };
   }
 
+  /** The holder's own pid, once it runs (for logs, and for tests that kill it). */
+  get pid(): number | undefined {
+    return this.#helper?.pid;
+  }
+
   /** Sends `signal` to `pid` if it is still the holder's unreaped child; otherwise nothing. */
   async signal(pid: number, signal: NodeJS.Signals): Promise<void> {
     const number = constants.signals[signal];
@@ -100,6 +118,7 @@ export class ProcessHolder {
 
   /** Lets the holder go: it ends once its last child has ended (so a crash loses no exit status either). */
   close(): void {
+    if (this.#helper !== undefined) this.#released.add(this.#helper);
     this.#helper?.stdin?.end();
     this.#helper = undefined;
   }
@@ -136,8 +155,10 @@ export class ProcessHolder {
       this.#replies.clear();
       this.#exits.clear();
       if (waiting.length === 0) return;
-      log.error("The process holder ended while it held processes: their exit status is lost", { held: waiting.length, why });
-      const error = new HolderLostError(`the process holder ended (${why})`);
+      const released = this.#released.has(helper);
+      if (released) log.debug("A released process holder ended; its children's exit statuses are in their exit files", { held: waiting.length });
+      else log.error("The process holder ended while it held processes: their exit status is lost", { held: waiting.length, why });
+      const error = new HolderLostError(`the process holder ended (${why})`, released);
       for (const waiter of waiting) waiter.reject(error);
     });
     return helper;

@@ -3,7 +3,7 @@ import { CodedError } from "../actor-system/errors.ts";
 import { getLogger } from "../log/logger.ts";
 import { AdoptedProcess } from "./process-adopted.ts";
 import * as group from "./process-group.ts";
-import { decodeWaitStatus } from "./process-holder.ts";
+import { HolderLostError, decodeWaitStatus } from "./process-holder.ts";
 import type { ProcessHolder } from "./process-holder.ts";
 import type { ContainerSpec } from "./runtime-backend.ts";
 import { holderCommand } from "./process-wrapper.ts";
@@ -24,6 +24,8 @@ export interface Exit {
 export interface MainProcessPlace {
   /** Relative to the cgroup2 mount; undefined for a process-group container. */
   cgroupPath?: string;
+  /** Where the holder writes its exit status. */
+  exitPath: string;
   groupPollIntervalMs: number;
 }
 
@@ -96,10 +98,12 @@ export class MainProcess {
   /** The holder ended before the process did: watch its cgroup (or process group) instead. */
   async #watchOrphan(error: unknown): Promise<Exit> {
     this.#lost = true;
-    log.error("Lost a container's exit status with its process holder; watching its processes instead", { pid: this.pid, error });
+    const released = error instanceof HolderLostError && error.released;
+    if (!released) log.error("Lost a container's exit status with its process holder; watching its processes instead", { pid: this.pid, error });
     const { cgroupPath } = this.#place;
     if (cgroupPath !== undefined) {
-      this.#orphan = new AdoptedProcess({ pid: this.pid, startedAt: this.startedAt, cgroupPath });
+      // A released holder writes the status to the exit file before it ends; a killed one may not have.
+      this.#orphan = new AdoptedProcess({ pid: this.pid, startedAt: this.startedAt, cgroupPath, exitPath: this.#place.exitPath });
       return this.#orphan.exited;
     }
     await group.waitForProcessGroupEmpty(this.pid, { intervalMs: this.#place.groupPollIntervalMs });

@@ -21,6 +21,21 @@ describe("ProcessBackend", () => {
     expect(await h.backend.state(id)).toEqual(stopped);
   });
 
+  test("a holder killed under its containers: they are watched through their cgroups, still signalled, and their exit is unknown, never made up", async () => {
+    const { id, pid } = await h.run(["sh", "-c", "trap 'exit 3' USR1; while :; do sleep 0.05; done"]);
+    await expect.poll(() => isPopulated(`${h.prefix}/pod/ctr-${id}`)).toBe(true);
+    process.kill(h.backend.holderPid as number, "SIGKILL");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await isLive(pid)).toBe(true); // an orphan now, not a casualty
+    await h.backend.signal(id, "SIGUSR1"); // through its cgroup: the holder that knew it is gone
+    const stopped = await h.backend.waitForStopped(id, { signal: deadline() });
+    expect(stopped).toMatchObject({ status: "stopped", pid, exitCodeUnknown: true });
+    expect(stopped.exitCode).toBeUndefined();
+    // A new holder serves the next container.
+    const next = await h.run(["sh", "-c", "exit 5"]);
+    expect(await h.backend.waitForStopped(next.id, { signal: deadline() })).toMatchObject({ exitCode: 5 });
+  });
+
   test("SIGTERM to a sleep ends it with signal SIGTERM", async () => {
     const { id } = await h.run(["sleep", "1000"]);
     expect((await h.backend.state(id)).status).toBe("running");
