@@ -74,7 +74,9 @@ export class HostBatcher<T, R> {
 export class Limiter {
   #concurrency: number;
   #running = 0;
+  /** Waiting tasks in arrival order from `#head` on (a queue without `shift()`, which copies the array: thousands wait in a big stop). */
   #waiting: (() => void)[] = [];
+  #head = 0;
 
   constructor(concurrency: number) {
     this.#concurrency = concurrency;
@@ -87,7 +89,20 @@ export class Limiter {
       return await task();
     } finally {
       this.#running--;
-      this.#waiting.shift()?.();
+      this.#next();
     }
+  }
+
+  #next(): void {
+    if (this.#head >= this.#waiting.length) return;
+    const wake = this.#waiting[this.#head++];
+    if (this.#head === this.#waiting.length) {
+      this.#waiting = [];
+      this.#head = 0;
+    } else if (this.#head >= 1_024 && this.#head * 2 >= this.#waiting.length) {
+      this.#waiting = this.#waiting.slice(this.#head);
+      this.#head = 0;
+    }
+    wake();
   }
 }
