@@ -13,7 +13,8 @@ export interface HostWork {
   unmount: HostBatcher<string, "unmounted" | "not-mounted">;
   netnsRemoval: HostBatcher<string, "removed" | "absent">;
   cgroupRemoval: Limiter;
-  removeCgroup(path: string): Promise<void>;
+  /** `knownChildren`: the cgroups known to lie directly below it, removed without listing (see there). */
+  removeCgroup(path: string, knownChildren?: string[]): Promise<void>;
 }
 
 export function createHostWork(root: string): HostWork {
@@ -38,6 +39,6 @@ export function createHostWork(root: string): HostWork {
       return outcomes;
     }, { concurrency: 1 }),
     cgroupRemoval,
-    removeCgroup: (path) => cgroupRemoval.run(() => removeCgroup(path)),
+    removeCgroup: (path, knownChildren) => cgroupRemoval.run(() => removeCgroup(path, { knownChildren })),
   };
 }

@@ -30,7 +30,7 @@ const steps: Step[] = [
   { name: "selinux-label-release", run: releaseLabel },
   { name: "shm-unmount", phase: "shm-unmounted", run: unmountSandboxShm },
   { name: "sandbox-storage-stop", run: async () => "skipped: the sandbox has no storage of its own beyond its directory" },
-  { name: "cgroup-removal", run: async (context, record) => (await context.hostWork.removeCgroup(record.cgroupPath), "done") },
+  { name: "cgroup-removal", run: removeSandboxCgroup },
 ];
 
 export interface CleanupReport {
@@ -107,6 +107,12 @@ async function teardownNetwork(_context: SupervisorContext, record: SandboxRecor
 async function removeNamespace(context: SupervisorContext, record: SandboxRecord): Promise<StepResult> {
   if (record.netnsName === undefined) return "skipped: the sandbox uses the host network";
   await context.hostWork.netnsRemoval.run(record.netnsName);
+  return "done";
+}
+
+async function removeSandboxCgroup(context: SupervisorContext, record: SandboxRecord): Promise<StepResult> {
+  const containers = context.store.containersOf(record.id).map((container) => container.cgroupPath);
+  await context.hostWork.removeCgroup(record.cgroupPath, containers.filter((path) => path.startsWith(`${record.cgroupPath}/`)));
   return "done";
 }
 

@@ -1,5 +1,5 @@
 import { rmdir } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { CodedError, DeadlineExceededError } from "../actor-system/errors.ts";
 import { getLogger } from "../log/logger.ts";
 import { killCgroup } from "./cgroup.ts";
@@ -16,6 +16,12 @@ const maxRemoveAttempts = 3;
 
 export interface RemoveCgroupOptions {
   signal?: AbortSignal;
+  /**
+   * The cgroups known to lie directly below it (a sandbox's containers'), relative to the cgroup2
+   * mount: removed first without listing any directory. Only if that does not empty it is the tree
+   * read — a stop of 3,000 sandboxes spent ~0.7 s of its main thread in readdir of cgroup folders.
+   */
+  knownChildren?: string[];
   /** Budget for killing and waiting when the cgroup is busy; default {@link defaultRemoveCgroupTimeoutMs}. */
   timeoutMs?: number;
 }
@@ -33,6 +39,10 @@ export async function removeCgroup(path: string, options: RemoveCgroupOptions = 
   const startedAt = performance.now();
   const timeout = AbortSignal.timeout(options.timeoutMs ?? defaultRemoveCgroupTimeoutMs);
   const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]);
+  if (options.knownChildren !== undefined && (await removeKnown(dir, options.knownChildren))) {
+    log.debug("Removed cgroup", { path, durationMs: performance.now() - startedAt });
+    return;
+  }
   for (let attempt = 1; ; attempt++) {
     const busy = await removeTree(dir);
     if (busy === undefined) break;
@@ -53,6 +63,29 @@ export async function removeCgroup(path: string, options: RemoveCgroupOptions = 
     }
   }
   log.debug("Removed cgroup", { path, durationMs: performance.now() - startedAt });
+}
+
+/** rmdir of the known children, then of `dir`; false (nothing thrown) when one is busy or `dir` has others. */
+async function removeKnown(dir: string, children: string[]): Promise<boolean> {
+  for (const child of children) {
+    const path = await resolveCgroupPath(child);
+    if (dirname(path) !== dir) throw new RangeError(`Cannot remove cgroup ${child}: it does not lie directly below ${dir}`);
+    if (!(await removeOne(path))) return false;
+  }
+  return removeOne(dir);
+}
+
+/** rmdir of one cgroup: true when it is gone, false when it is busy (processes, or cgroups below it). */
+async function removeOne(path: string): Promise<boolean> {
+  try {
+    await rmdir(path);
+  } catch (error) {
+    if (isNotFound(error)) return true;
+    const code = (error as { code?: unknown }).code;
+    if (code === "EBUSY" || code === "ENOTEMPTY") return false;
+    throw error;
+  }
+  return true;
 }
 
 /** rmdir of every cgroup below `dir` and then `dir`; returns the first EBUSY error, if any. */

@@ -88,6 +88,22 @@ describe("cgroup v2", () => {
     await expectPidsGone(pids);
   });
 
+  test("removal with its known children takes them and it without a listing; an unknown child, or a busy one, falls back to the whole walk", async () => {
+    const known = [`${prefix}/pod-1/ctr-a`, `${prefix}/pod-1/ctr-b`, `${prefix}/pod-1/ctr-gone`];
+    for (const path of known.slice(0, 2)) await createCgroup(path);
+    await removeCgroup(`${prefix}/pod-1`, { knownChildren: known });
+    expect(await listCgroups(`${prefix}/pod-1`)).toEqual([]);
+    await createCgroup(`${prefix}/pod-2/ctr-a`);
+    await createCgroup(`${prefix}/pod-2/stranger/deeper`);
+    await spawnIn(`${prefix}/pod-2/ctr-b`, "sleep 1000");
+    await expect.poll(() => isPopulated(`${prefix}/pod-2/ctr-b`), { timeout: 5_000 }).toBe(true);
+    const pids = await cgroupPids(`${prefix}/pod-2`);
+    await removeCgroup(`${prefix}/pod-2`, { knownChildren: [`${prefix}/pod-2/ctr-a`, `${prefix}/pod-2/ctr-b`], signal: deadline() });
+    expect(await listCgroups(`${prefix}/pod-2`)).toEqual([]);
+    await expectPidsGone(pids);
+    await expect(removeCgroup(`${prefix}/pod-3`, { knownChildren: [`${prefix}/elsewhere/ctr-a`] })).rejects.toThrow(RangeError);
+  });
+
   test("listCgroups() lists parents before children, under a name prefix", async () => {
     await createCgroup(`${prefix}/pod-b/ctr-1`);
     await createCgroup(`${prefix}/pod-a`);
