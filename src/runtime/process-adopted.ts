@@ -48,16 +48,25 @@ export class AdoptedProcess {
 
   /** Sends a signal to the main process while it is still in the container's cgroup; else a no-op. */
   async signal(signal: NodeJS.Signals): Promise<void> {
-    if (this.#exit !== undefined || !(await cgroupPids(this.#cgroupPath)).includes(this.pid)) return;
-    try {
-      process.kill(this.pid, signal);
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== "ESRCH") throw error;
-    }
+    if (this.#exit !== undefined) return;
+    await signalCgroupMember(this.#cgroupPath, this.pid, signal);
   }
 
   /** Stops watching the cgroup (the container is forgotten). */
   release(): void {
     this.#watch.abort();
+  }
+}
+
+/**
+ * Sends a signal to `pid` only while it is listed in the cgroup's own `cgroup.procs`: a reused pid
+ * cannot be there (see {@link AdoptedProcess}). For a process that is not our holder's child any more.
+ */
+export async function signalCgroupMember(cgroupPath: string, pid: number, signal: NodeJS.Signals): Promise<void> {
+  if (!(await cgroupPids(cgroupPath)).includes(pid)) return;
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "ESRCH") throw error;
   }
 }

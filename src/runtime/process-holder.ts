@@ -46,6 +46,11 @@ export interface HeldProcess {
   pid: number;
   /** The raw wait status, once the holder reaped it; rejects if the holder was lost first. */
   exited: Promise<number>;
+  /**
+   * Sends a signal through the holder that started it, while that holder has not reaped it (else
+   * nothing); rejects with {@link HolderLostError} once that holder is gone or was let go.
+   */
+  signal(signal: NodeJS.Signals): Promise<void>;
 }
 
 /**
@@ -76,63 +81,60 @@ interface Waiter {
 /**
  * @example
  * const holder = new ProcessHolder();
- * const { pid, exited } = await holder.spawn({ argv: ["sleep", "5"], env: {}, cwd: "/", logPath, cgroupProcs: "", exitPath });
- * await holder.signal(pid, "SIGTERM");
- * decodeWaitStatus(await exited); // { signal: "SIGTERM" }
+ * const child = await holder.spawn({ argv: ["sleep", "5"], env: {}, cwd: "/", logPath, cgroupProcs: "", exitPath });
+ * await child.signal("SIGTERM");
+ * decodeWaitStatus(await child.exited); // { signal: "SIGTERM" }
  * holder.close();
  */
 export class ProcessHolder {
-  #helper: ResultPromise | undefined;
-  #seq = 0;
-  #replies = new Map<number, Waiter>();
-  /** Made when the holder says "started", before anyone awaits it: its exit may be on the next line. */
-  #exits = new Map<number, { resolve(status: number): void; reject(error: Error): void }>();
-  #buffer = "";
-  /** Holders let go by `close()`: they end once their children have, each status in its exit file. */
-  #released = new WeakSet<ResultPromise>();
+  /** The holder process new containers go to; one let go by `close()` lives on for its own children. */
+  #current: HolderProcess | undefined;
 
   async spawn(request: HolderSpawn): Promise<HeldProcess> {
+    const holder = (this.#current ??= new HolderProcess(() => {
+      if (this.#current === holder) this.#current = undefined;
+    }));
     const hex = (text: string) => Buffer.from(text, "utf8").toString("hex");
     const env = Object.entries(request.env).map(([name, value]) => hex(`${name}=${value}`));
     const fields = [request.exitPath, request.logPath, request.cgroupProcs, request.cwd].map(hex);
-    const { fields: reply, exited } = await this.#ask("spawn", [...fields, String(request.argv.length), ...request.argv.map(hex), String(env.length), ...env]);
+    const { fields: reply, exited } = await holder.ask("spawn", [...fields, String(request.argv.length), ...request.argv.map(hex), String(env.length), ...env]);
     if (reply[0] === "failed") {
       const [, , stage, error] = reply;
       const message = Buffer.from(error ?? "", "hex").toString("utf8");
       throw new CodedError("START_FAILED", `Cannot start ${request.argv[0]}: ${stageText[stage] ?? stage}: ${message}`, { details: { stage } });
     }
-    return { pid: Number(reply[2]), exited: exited as Promise<number> };
+    const pid = Number(reply[2]);
+    return { pid, exited: exited as Promise<number>, signal: (signal) => holder.signal(pid, signal) };
   }
 
-  /** The holder's own pid, once it runs (for logs, and for tests that kill it). */
+  /** The pid of the holder new containers go to, once it runs (for logs, and for tests that kill it). */
   get pid(): number | undefined {
-    return this.#helper?.pid;
+    return this.#current?.pid;
   }
 
-  /** Sends `signal` to `pid` if it is still the holder's unreaped child; otherwise nothing. */
-  async signal(pid: number, signal: NodeJS.Signals): Promise<void> {
-    const number = constants.signals[signal];
-    if (number === undefined) throw new RangeError(`Cannot send signal ${signal}: unknown signal`);
-    await this.#ask("signal", [String(pid), String(number)]);
-  }
-
-  /** Lets the holder go: it ends once its last child has ended (so a crash loses no exit status either). */
+  /**
+   * Lets the holder go: it ends once its last child has ended, writing each exit status to its file
+   * (so a crash of the daemon loses none either). The next `spawn` starts another.
+   */
   close(): void {
-    if (this.#helper !== undefined) this.#released.add(this.#helper);
-    this.#helper?.stdin?.end();
-    this.#helper = undefined;
+    this.#current?.release();
+    this.#current = undefined;
   }
+}
 
-  #ask(op: string, fields: string[]): Promise<Reply> {
-    const helper = this.#helper ?? this.#start();
-    const seq = ++this.#seq;
-    return new Promise((resolve, reject) => {
-      this.#replies.set(seq, { resolve, reject });
-      helper.stdin?.write(`${op} ${seq} ${fields.join(" ")}\n`);
-    });
-  }
+/** One holder process, and what waits on it: replies to its requests, exits of its children. */
+class HolderProcess {
+  readonly #helper: ResultPromise;
+  #seq = 0;
+  #replies = new Map<number, Waiter>();
+  /** Made when the holder says "started", before anyone awaits it: its exit may be on the next line. */
+  #exits = new Map<number, { resolve(status: number): void; reject(error: Error): void }>();
+  #buffer = "";
+  /** Let go by `close()`: it takes no more requests and ends once its children have. */
+  #released = false;
+  #ended: HolderLostError | undefined;
 
-  #start(): ResultPromise {
+  constructor(onEnd: () => void) {
     const helper = execa("perl", [script], {
       stdin: "pipe",
       stdout: "pipe",
@@ -149,19 +151,44 @@ export class ProcessHolder {
     helper.stdout?.on("data", (chunk: string) => this.#read(chunk));
     helper.stdin?.on("error", () => {}); // a dead holder: its exit below fails what waits
     void helper.then((result) => {
-      if (this.#helper === helper) this.#helper = undefined;
+      onEnd();
       const why = result.failed ? result.shortMessage : `exit ${result.exitCode}`;
+      this.#ended = new HolderLostError(`the process holder ended (${why})`, this.#released);
       const waiting = [...this.#replies.values(), ...this.#exits.values()];
       this.#replies.clear();
       this.#exits.clear();
       if (waiting.length === 0) return;
-      const released = this.#released.has(helper);
-      if (released) log.debug("A released process holder ended; its children's exit statuses are in their exit files", { held: waiting.length });
+      if (this.#released) log.debug("A released process holder ended; its children's exit statuses are in their exit files", { held: waiting.length });
       else log.error("The process holder ended while it held processes: their exit status is lost", { held: waiting.length, why });
-      const error = new HolderLostError(`the process holder ended (${why})`, released);
-      for (const waiter of waiting) waiter.reject(error);
+      for (const waiter of waiting) waiter.reject(this.#ended);
     });
-    return helper;
+  }
+
+  get pid(): number | undefined {
+    return this.#helper.pid;
+  }
+
+  /** Sends `signal` to `pid` if it is still this holder's unreaped child; otherwise nothing. */
+  async signal(pid: number, signal: NodeJS.Signals): Promise<void> {
+    const number = constants.signals[signal];
+    if (number === undefined) throw new RangeError(`Cannot send signal ${signal}: unknown signal`);
+    await this.ask("signal", [String(pid), String(number)]);
+  }
+
+  release(): void {
+    this.#released = true;
+    this.#helper.stdin?.end();
+  }
+
+  /** Rejects with {@link HolderLostError} once the holder has ended or been let go: it takes no more requests. */
+  ask(op: string, fields: string[]): Promise<Reply> {
+    if (this.#ended !== undefined) return Promise.reject(this.#ended);
+    if (this.#released) return Promise.reject(new HolderLostError("the process holder was let go", true));
+    const seq = ++this.#seq;
+    return new Promise((resolve, reject) => {
+      this.#replies.set(seq, { resolve, reject });
+      this.#helper.stdin?.write(`${op} ${seq} ${fields.join(" ")}\n`);
+    });
   }
 
   #expectExit(pid: number): Promise<number> {

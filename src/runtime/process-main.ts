@@ -1,10 +1,10 @@
 import { appendFile } from "node:fs/promises";
 import { CodedError } from "../actor-system/errors.ts";
 import { getLogger } from "../log/logger.ts";
-import { AdoptedProcess } from "./process-adopted.ts";
+import { AdoptedProcess, signalCgroupMember } from "./process-adopted.ts";
 import * as group from "./process-group.ts";
 import { HolderLostError, decodeWaitStatus } from "./process-holder.ts";
-import type { ProcessHolder } from "./process-holder.ts";
+import type { HeldProcess, ProcessHolder } from "./process-holder.ts";
 import type { ContainerSpec } from "./runtime-backend.ts";
 import { holderCommand } from "./process-wrapper.ts";
 
@@ -49,17 +49,16 @@ export class MainProcess {
   /** Resolves once the process has exited and been reaped (or, holder lost, once it is gone); never rejects. */
   readonly exited: Promise<Exit>;
   #exit: Exit | undefined;
-  #holder: ProcessHolder;
+  #held: HeldProcess;
   #orphan: AdoptedProcess | undefined;
   #place: MainProcessPlace;
-  #lost = false;
 
-  private constructor(holder: ProcessHolder, pid: number, status: Promise<number>, place: MainProcessPlace) {
-    this.pid = pid;
+  private constructor(held: HeldProcess, place: MainProcessPlace) {
+    this.pid = held.pid;
     this.startedAt = Date.now();
-    this.#holder = holder;
+    this.#held = held;
     this.#place = place;
-    this.exited = status.then(
+    this.exited = held.exited.then(
       (raw) => (this.#exit = { ...decodeWaitStatus(raw), finishedAt: Date.now() }),
       async (error: unknown) => (this.#exit = await this.#watchOrphan(error)),
     );
@@ -74,8 +73,7 @@ export class MainProcess {
     await appendFile(spec.logPath, ""); // an unwritable log fails here, not silently in the holder
     const request = await holderCommand(spec, cgroupProcsFile);
     try {
-      const { pid, exited } = await holder.spawn(request);
-      return new MainProcess(holder, pid, exited, place);
+      return new MainProcess(await holder.spawn(request), place);
     } catch (error) {
       if (!(error instanceof CodedError)) throw error;
       throw new CodedError("START_FAILED", `Cannot start container "${spec.id}": ${error.message}`, { details: { id: spec.id } });
@@ -91,13 +89,20 @@ export class MainProcess {
   async signal(signal: NodeJS.Signals): Promise<void> {
     if (this.#exit !== undefined) return;
     if (this.#orphan !== undefined) return this.#orphan.signal(signal);
-    if (this.#place.cgroupPath === undefined && this.#lost) return signalGroupLeader(this.pid, signal);
-    await this.#holder.signal(this.pid, signal);
+    try {
+      await this.#held.signal(signal);
+    } catch (error) {
+      // Its holder is gone or was let go (the daemon shutting down with it running): not our child
+      // any more, so only through what cannot be a reused pid — its cgroup, or (weaker) its group.
+      if (!(error instanceof HolderLostError)) throw error;
+      const { cgroupPath } = this.#place;
+      if (cgroupPath !== undefined) await signalCgroupMember(cgroupPath, this.pid, signal);
+      else await signalGroupLeader(this.pid, signal);
+    }
   }
 
   /** The holder ended before the process did: watch its cgroup (or process group) instead. */
   async #watchOrphan(error: unknown): Promise<Exit> {
-    this.#lost = true;
     const released = error instanceof HolderLostError && error.released;
     if (!released) log.error("Lost a container's exit status with its process holder; watching its processes instead", { pid: this.pid, error });
     const { cgroupPath } = this.#place;

@@ -49,8 +49,8 @@ describe("ProcessBackend adoption", () => {
     expect(await next.adopt(spec, { pid, startedAt })).toEqual({ status: "running", pid, startedAt });
     await next.signal(spec.id, "SIGTERM"); // ignored by the shell
     expect(await isLive(pid)).toBe(true);
+    await expect.poll(async () => (await next.pids(spec.id)).length, { timeout: 5_000 }).toBeGreaterThanOrEqual(2); // its background sleep has started
     const pids = await next.pids(spec.id);
-    expect(pids.length).toBeGreaterThanOrEqual(2);
     await next.killAll(spec.id);
     const stopped = await next.waitForStopped(spec.id, { signal: deadline() });
     expect(stopped).toMatchObject({ status: "stopped", pid, signal: "SIGKILL" });

@@ -36,6 +36,14 @@ describe("ProcessBackend", () => {
     expect(await h.backend.waitForStopped(next.id, { signal: deadline() })).toMatchObject({ exitCode: 5 });
   });
 
+  test("after close(), a container still running is signalled through its cgroup and its exit comes from the holder's file", async () => {
+    const { id, pid } = await h.run(["sleep", "1000"]);
+    await expect.poll(() => isPopulated(`${h.prefix}/pod/ctr-${id}`)).toBe(true);
+    h.backend.close(); // as the daemon does when it shuts down leaving workloads running
+    await h.backend.signal(id, "SIGTERM");
+    expect(await h.backend.waitForStopped(id, { signal: deadline() })).toMatchObject({ status: "stopped", pid, signal: "SIGTERM" });
+  });
+
   test("SIGTERM to a sleep ends it with signal SIGTERM", async () => {
     const { id } = await h.run(["sleep", "1000"]);
     expect((await h.backend.state(id)).status).toBe("running");
