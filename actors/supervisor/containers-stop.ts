@@ -53,11 +53,29 @@ function add<T>(map: Map<string, T[]>, key: string, value: T): void {
  * depends on a worker): its stop signal while its deadline has not passed, then the kill at the
  * deadline. Why is recorded in its record and the stop's warnings.
  */
-export async function stopContainers(context: SupervisorContext, records: ContainerRecord[], deadlineAt: number): Promise<ContainersStopped> {
+export interface StopContainersOptions {
+  /** The bound on the runtime's report after a kill; default: {@link killGraceFor} this many containers. */
+  killGraceMs?: number;
+  /**
+   * Called once for each sandbox among `records` as soon as all of its running containers are
+   * settled (stopped, or failed), before the others are: its errors and warnings in the result are
+   * final by then. A sandbox with none running is not named.
+   */
+  onSandboxSettled?: (sandboxId: string, result: ContainersStopped) => void;
+}
+
+export async function stopContainers(context: SupervisorContext, records: ContainerRecord[], deadlineAt: number, options: StopContainersOptions = {}): Promise<ContainersStopped> {
   const running = records.filter((record) => record.state === "running");
   const result: ContainersStopped = { errors: new Map(), warnings: new Map() };
   if (running.length === 0) return result;
-  const killGraceMs = killGraceFor(context, running.length);
+  const killGraceMs = options.killGraceMs ?? killGraceFor(context, running.length);
+  const left = new Map<string, number>();
+  for (const record of running) left.set(record.sandboxId, (left.get(record.sandboxId) ?? 0) + 1);
+  const settled = (record: ContainerRecord): void => {
+    const count = (left.get(record.sandboxId) ?? 1) - 1;
+    left.set(record.sandboxId, count);
+    if (count === 0) options.onSandboxSettled?.(record.sandboxId, result);
+  };
   const message: ContainerMessage = { type: "container.stop", deadlineAt, killGraceMs };
   const takeovers: Promise<void>[] = [];
   const takeOver = async (record: ContainerRecord, why: string): Promise<void> => {
@@ -69,16 +87,17 @@ export async function stopContainers(context: SupervisorContext, records: Contai
       add(result.errors, record.sandboxId, new CodedError("STOP_INCOMPLETE", `Cannot stop container ${record.id}: ${(error as Error).message}`, { cause: error }));
     } finally {
       context.takenOver.delete(record.id);
+      settled(record);
     }
   };
   await context.system.broadcast<ContainerRecord>(running.map((record) => record.id), message, {
     deadlineAt: Math.max(deadlineAt, Date.now()) + killGraceMs + ackMarginMs,
     onOutcome: (outcome, index) => {
-      if (outcome.status === "acknowledged") return;
       const record = running[index];
+      if (outcome.status === "acknowledged") return settled(record);
       if (outcome.status === "failed" && outcome.error.code !== "ACTOR_LOST" && outcome.error.code !== "NOT_FOUND") {
         add(result.errors, record.sandboxId, new CodedError(outcome.error.code, outcome.error.message, { details: outcome.error.details }));
-        return;
+        return settled(record);
       }
       takeovers.push(takeOver(record, describeMiss(outcome)));
     },

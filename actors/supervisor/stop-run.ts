@@ -1,6 +1,6 @@
 import { getLogger } from "../../src/log/logger.ts";
 import type { ContainerRecord, SandboxRecord, StopPhase } from "../../src/state/records.ts";
-import { stopContainers } from "./containers-stop.ts";
+import { killGraceFor, stopContainers } from "./containers-stop.ts";
 import type { ContainersStopped } from "./containers-stop.ts";
 import type { StopOptions, StopOutcome, SupervisorContext } from "./context.ts";
 import { cleanupSandboxHost } from "./sandbox-cleanup.ts";
@@ -49,28 +49,47 @@ function runParallel(context: SupervisorContext, records: SandboxRecord[], optio
   // The batch's deadline: the earliest of its sandboxes' (a joined stop may lower one meanwhile).
   const deadline = () => records.reduce((earliest, r) => Math.min(earliest, context.deadlines.get(r.id) ?? Date.now()), Number.POSITIVE_INFINITY);
   const reserve = Math.min(infraReserveMs, Math.max(0, deadline() - Date.now()) * infraReserveShare);
-  const containersStopped = (async () => {
+  const containers = records.flatMap((record) => context.store.containersOf(record.id));
+  // Every container's kill waits at most this long for the runtime's report: the whole batch's size counts.
+  const killGraceMs = killGraceFor(context, containers.filter((c) => c.state === "running").length);
+  const applicationKillAt = deadline() - reserve;
+  const killAt = (container: ContainerRecord) => (container.infra ? deadline() : applicationKillAt);
+  // Each sandbox goes on to its infra container, then to its host cleanup, as soon as its own
+  // application containers are settled: no sandbox waits for the slowest container of another.
+  const applicationSettled = new Map(records.map((record) => [record.id, Promise.withResolvers<ContainersStopped>()]));
+  const application = (async () => {
     const ids = records.map((r) => r.id);
     const intentDone = await context.store.journalStopIntent(ids, deadline()).catch((error: unknown) => {
       // Nothing is signalled yet: the sandboxes stay as they were, and the stop can be retried.
       throw stopStepFailed(ids.length === 1 ? `pod sandbox ${ids[0]}` : `${ids.length} pod sandboxes`, "stop-intent-write", error, { podSandboxIds: ids });
     });
     for (const record of records) await journal(context, record, "requested", options, { memoryOnly: true });
-    const containers = records.flatMap((record) => context.store.containersOf(record.id));
-    const applicationKillAt = deadline() - reserve;
-    const application = await stopContainers(context, containers.filter((c) => !c.infra), applicationKillAt);
-    const healthy = containers.filter((c) => c.infra && !application.errors.has(c.sandboxId));
-    const infraKillAt = deadline();
-    const infra = await stopContainers(context, healthy, infraKillAt);
-    const killAt = (container: ContainerRecord) => (container.infra ? infraKillAt : applicationKillAt);
-    return { application, infra, durationMs: performance.now() - startedAt, intentDone, killAt };
+    const apps = containers.filter((c) => !c.infra);
+    const withApps = new Set(apps.filter((c) => c.state === "running").map((c) => c.sandboxId));
+    const none: ContainersStopped = { errors: new Map(), warnings: new Map() };
+    for (const record of records) if (!withApps.has(record.id)) applicationSettled.get(record.id)?.resolve(none);
+    await stopContainers(context, apps, applicationKillAt, {
+      killGraceMs,
+      onSandboxSettled: (sandboxId, result) => applicationSettled.get(sandboxId)?.resolve(result),
+    });
+    return { intentDone };
   })();
+  application.catch((error: unknown) => {
+    for (const settled of applicationSettled.values()) settled.reject(error);
+  });
   const stops = new Map(records.map((record) => [record.id, (async () => {
-    const { application, infra, durationMs, killAt } = await containersStopped;
-    return finishSandbox(context, record, [application, infra], { durationMs, startedAtEpoch, killAt }, startedAt, options);
+    // Its errors and warnings in the batch's result are final once it is settled.
+    const applicationResult = await (applicationSettled.get(record.id) as PromiseWithResolvers<ContainersStopped>).promise;
+    const stopped: ContainersStopped[] = [applicationResult];
+    if (!applicationResult.errors.has(record.id)) {
+      const infra = context.store.containersOf(record.id).filter((c) => c.infra);
+      stopped.push(await stopContainers(context, infra, deadline(), { killGraceMs }));
+    }
+    const durationMs = performance.now() - startedAt;
+    return finishSandbox(context, record, stopped, { durationMs, startedAtEpoch, killAt }, startedAt, options);
   })()]));
   // The batch's intent stays journaled until every sandbox of it is done (stopped or failed).
-  void Promise.allSettled(stops.values()).then(() => containersStopped.then(({ intentDone }) => intentDone(), () => {}));
+  void Promise.allSettled(stops.values()).then(() => application.then(({ intentDone }) => intentDone(), () => {}));
   return stops;
 }
 

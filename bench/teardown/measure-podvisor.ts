@@ -31,7 +31,10 @@ export interface PodvisorResult {
   errors: string[];
   latencyMs: number[];
   phasesP50Ms: Record<string, number>;
+  /** PodSandboxStatus of one sandbox, every 10 ms while the stop runs. */
   statusMs: { p50: number; p99: number; samples: number };
+  /** ListPodSandbox (ready ones) then ListContainers (one sandbox's), every 100 ms while the stop runs. */
+  listMs: { p50: number; p99: number; samples: number };
   daemon: { rssBeforeStopBytes: number; peakRssBytes: number; cpuMs: number; actorsPerWorker: number[] };
 }
 
@@ -58,38 +61,48 @@ export async function measurePodvisor(options: TeardownOptions): Promise<Podviso
     const metrics = await client.call<{ text: string }>("Metrics");
     const actorsPerWorker = [...metrics.text.matchAll(/^podvisor_actors\{worker="(\d+)"\} (\d+)/gm)].map((m) => Number(m[2]));
 
-    const poller = await ApiClient.connect(socket);
-    const statusMs: number[] = [];
-    let polling = true;
+    // While the stop runs, one connection asks a sandbox's status every 10 ms, another lists every
+    // 100 ms (or 4 times its last answer's time, if longer): a list of 1,000 sandboxes is ~0.5 MB of
+    // JSON, of 10,000 ~5 MB, and asking for it back to back would take a core of this 2-core machine
+    // (the daemon's API thread and this process) away from the stop being measured.
     const someId = (await client.call<{ items: { id: string }[] }>("ListPodSandbox")).items[0].id;
-    const poll = (async () => {
+    let polling = true;
+    const statusMs: number[] = [];
+    const listMs: number[] = [];
+    const every = async (intervalMs: number, samples: number[], ask: (connection: ApiClient) => Promise<unknown>) => {
+      const connection = await ApiClient.connect(socket);
       while (polling) {
         const askedAt = performance.now();
-        await poller.call("PodSandboxStatus", { podSandboxId: someId });
-        await poller.call("ListPodSandbox", { filter: { state: "ready" } });
-        const tookMs = (performance.now() - askedAt) / 2;
-        statusMs.push(tookMs);
-        // 10 ms between rounds, or 4 times the last answer's time if longer: a list of 10,000 sandboxes
-        // is ~5 MB of JSON, and asking for it back to back would take a core of this 2-core machine
-        // (the daemon's API thread and this process) away from the stop being measured.
-        await new Promise((resolve) => setTimeout(resolve, Math.max(10, 4 * tookMs)));
+        await ask(connection);
+        const tookMs = performance.now() - askedAt;
+        samples.push(tookMs);
+        await new Promise((resolve) => setTimeout(resolve, Math.max(intervalMs, 4 * tookMs)));
       }
-    })();
+      connection.close();
+    };
+    const polls = Promise.all([
+      every(10, statusMs, (connection) => connection.call("PodSandboxStatus", { podSandboxId: someId })),
+      every(100, listMs, async (connection) => {
+        await connection.call("ListPodSandbox", { filter: { state: "ready" } });
+        await connection.call("ListContainers", { filter: { podSandboxId: someId } });
+      }),
+    ]);
+    console.error(`  stop-all begins ${new Date().toISOString()}`);
     const stopStartedAt = performance.now();
     const { results } = await client.call<{ results: { ok: boolean; durationMs: number; phases: Record<string, number>; error?: { message: string } }[] }>(
       "StopPodSandboxes",
       { all: true, timeoutMs: options.timeoutMs },
     );
     const stopWallMs = performance.now() - stopStartedAt;
+    console.error(`  stop-all ended ${new Date().toISOString()}`);
     polling = false;
-    await poll;
+    await polls;
     const after = await probeProcess(daemon.pid as number);
     const phaseNames = [...new Set(results.flatMap((r) => Object.keys(r.phases)))];
     const phasesP50Ms = Object.fromEntries(phaseNames.map((name) => [name, percentile(results.map((r) => r.phases[name] ?? 0), 50)]));
     const { items } = await client.call<{ items: { id: string }[] }>("ListPodSandbox");
     await Promise.all(items.map((item) => client.call("RemovePodSandbox", { podSandboxId: item.id })));
     client.close();
-    poller.close();
     return {
       strategy: options.strategy,
       runtime: options.runtime,
@@ -100,6 +113,7 @@ export async function measurePodvisor(options: TeardownOptions): Promise<Podviso
       latencyMs: results.map((r) => r.durationMs),
       phasesP50Ms,
       statusMs: { p50: percentile(statusMs, 50), p99: percentile(statusMs, 99), samples: statusMs.length },
+      listMs: { p50: percentile(listMs, 50), p99: percentile(listMs, 99), samples: listMs.length },
       daemon: { rssBeforeStopBytes: before.rssBytes, peakRssBytes: after.peakRssBytes, cpuMs: after.cpuMs, actorsPerWorker },
     };
   } finally {

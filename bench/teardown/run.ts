@@ -66,7 +66,8 @@ function printTable(run: { sandboxes: number; containers: number; workload: stri
   const phaseNames = [...new Set(results.flatMap((r) => Object.keys(r.phasesP50Ms)))].filter((name) => name !== "total");
   for (const phase of phaseNames) row(`  phase ${phase} (p50)`, (r) => (r.phasesP50Ms[phase] === undefined ? "" : ms(r.phasesP50Ms[phase])));
   if (floor) table.push(["  floor phases", ...results.map(() => ""), Object.entries(floor.phases).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")]);
-  row("status+list during stop p50 / p99", (r) => `${r.statusMs.p50.toFixed(1)} / ${r.statusMs.p99.toFixed(1)} ms (${r.statusMs.samples})`);
+  row("status during stop p50 / p99 (samples)", (r) => `${r.statusMs.p50.toFixed(1)} / ${r.statusMs.p99.toFixed(1)} ms (${r.statusMs.samples})`);
+  row("list pods + containers during stop p50 / p99", (r) => `${r.listMs.p50.toFixed(1)} / ${r.listMs.p99.toFixed(1)} ms (${r.listMs.samples})`);
   row("daemon RSS before stop / peak", (r) => `${(r.daemon.rssBeforeStopBytes / 2 ** 20).toFixed(0)} / ${(r.daemon.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
   row("daemon CPU time (whole run)", (r) => ms(r.daemon.cpuMs));
   row("actors per worker", (r) => r.daemon.actorsPerWorker.join(" / "));

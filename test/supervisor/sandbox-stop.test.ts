@@ -113,6 +113,22 @@ describe("stopPodSandbox()", () => {
     await removeAndCheck(id);
   });
 
+  test("in a batch stop, a sandbox whose containers obey is stopped, host cleaned, without waiting for another's stubborn container", async () => {
+    const quick = await runPod([["sleep", "1000"]]);
+    const stubborn = await runPod([ignoreTerm]);
+    const timeoutMs = 3_000;
+    const results = await t.supervisor.stopPodSandboxes({ ids: [quick.id, stubborn.id] }, { timeoutMs });
+    const [fast, slow] = results;
+    expect(fast).toMatchObject({ podSandboxId: quick.id, ok: true });
+    expect(slow).toMatchObject({ podSandboxId: stubborn.id, ok: true });
+    // The stubborn one waits for its kill (at the deadline less the infra reserve, 0.75 s here); the
+    // other one's host cleanup was done long before.
+    expect(slow.durationMs).toBeGreaterThanOrEqual(timeoutMs - 1_000);
+    expect(fast.durationMs).toBeLessThan(slow.durationMs - 1_000);
+    await removeAndCheck(quick.id);
+    await removeAndCheck(stubborn.id);
+  });
+
   test("a timeout of 0 kills at once, and the kill still gets its grace to be reported", async () => {
     const { id, containers } = await runPod([ignoreTerm]);
     await t.supervisor.stopPodSandbox(id, { timeoutMs: 0 });
