@@ -36,7 +36,7 @@ export class CrashDaemon {
   servedAt = 0;
   /** How long from spawn to a served socket. */
   startMs = 0;
-  #child: ResultPromise<{ stdin: "ignore"; stdout: "ignore"; stderr: "pipe"; reject: false }>;
+  #child: ResultPromise<{ preferLocal: true; reject: false; stdin: "ignore"; stdout: "ignore"; stderr: "pipe"; buffer: false }>;
   #stderr = "";
   /** The last 64 KiB it logged. */
   static readonly #logKeptChars = 65_536;
@@ -65,7 +65,7 @@ export class CrashDaemon {
   }
 
   get running(): boolean {
-    return this.#child.exitCode === null && this.#child.signalCode === null;
+    return this.#child.nodeChildProcess.exitCode === null && this.#child.nodeChildProcess.signalCode === null;
   }
 
   /** The last lines it logged (warnings and errors), for a failure's report. */

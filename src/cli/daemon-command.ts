@@ -89,7 +89,7 @@ export function addDaemonCommand(program: Command): void {
       if (flags.onUnrecoverableWorker === "exit") process.exit(exitForRestart);
       const { file, args } = commandOfThisProcess();
       const next = execa(file, args, { detached: true, stdio: "inherit", cleanup: false, reject: false });
-      next.unref();
+      next.nodeChildProcess.unref();
       getLogger("daemon").warn("Started a new daemon process in place of this one", { pid: next.pid, reason: exit.reason });
       process.exit(0);
     });

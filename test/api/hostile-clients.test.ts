@@ -150,7 +150,7 @@ describe.each(runtimes)("hostile clients of a daemon on %s", (runtime) => {
     await client.send(JSON.stringify({ jsonrpc: "2.0", id: "after", method: "Version" }), "after");
     expect(client.lines.find(Array.isArray)).toHaveLength(64);
     client.close();
-    expect(daemon.child.exitCode).toBeNull();
+    expect(daemon.child.nodeChildProcess.exitCode).toBeNull();
   });
 
   test("a 10 MiB line is refused and its connection closed; memory stays bounded and another client is served", async () => {

@@ -47,7 +47,7 @@ async function restart(previous: DaemonProcess, args: string[] = []): Promise<{ 
 /** A test that fails half-way still stops what it ran (a passing one stops it itself, and checks). */
 function cleanUpIfFailed(daemon: DaemonProcess): void {
   onTestFinished(async (context) => {
-    if (context.task.result?.state !== "fail" || daemon.child.exitCode !== null) return;
+    if (context.task.result?.state !== "fail" || daemon.child.nodeChildProcess.exitCode !== null) return;
     daemon.child.kill("SIGKILL");
     await daemon.child;
     const next = await startDaemonProcess(daemon.runtime, [], { root: daemon.root });

@@ -30,7 +30,7 @@ describe.each(runtimes)("the daemon on %s", (runtime) => {
       expect(made.pids.filter(isAlive)).toEqual([]);
       expect(await findHostLeftovers({ root: made.root, tag: made.tag })).toEqual(noLeftovers);
     } finally {
-      if (child.exitCode === null) child.kill("SIGKILL");
+      if (child.nodeChildProcess.exitCode === null) child.kill("SIGKILL");
       await child;
       await rm(root, { recursive: true, force: true });
     }
