@@ -5,11 +5,10 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { listCgroups } from "../../src/host/cgroup.ts";
 import { isMounted } from "../../src/host/mountinfo.ts";
 import type { ContainerRecord, SandboxRecord } from "../../src/state/records.ts";
-import { noLeftovers, startTestSupervisor, zombieChildren } from "../support/supervisor.ts";
+import { ignoresTermCommand, noLeftovers, runTestPod, startTestSupervisor, zombieChildren } from "../support/supervisor.ts";
 import type { TestSupervisor } from "../support/supervisor.ts";
 
-// Says "ready" once its trap is set, so that a test never signals it before (see runPod).
-const ignoreTerm = ["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"];
+const ignoreTerm = ignoresTermCommand;
 const forking = ["sh", "-c", "sleep 1000 & sleep 1000 & (sleep 1000 &) ; wait"];
 
 describe("stopPodSandbox()", () => {
@@ -22,21 +21,7 @@ describe("stopPodSandbox()", () => {
     expect(await zombieChildren()).toEqual([]);
   });
 
-  async function runPod(commands: string[][], config: Record<string, unknown> = {}): Promise<{ id: string; containers: string[] }> {
-    const id = await t.supervisor.runPodSandbox({ name: "test", ...config });
-    const containers: string[] = [];
-    for (const [index, command] of commands.entries()) {
-      const containerId = await t.supervisor.createContainer(id, { name: `c${index}`, command });
-      await t.supervisor.startContainer(containerId);
-      containers.push(containerId);
-    }
-    for (const [index, containerId] of containers.entries()) {
-      if (!commands[index].join(" ").includes("echo ready")) continue;
-      const log = join(t.root, "sandboxes", id, "containers", containerId, "container.log");
-      await expect.poll(() => readFile(log, "utf8").catch(() => ""), { timeout: 10_000 }).toContain("ready");
-    }
-    return { id, containers };
-  }
+  const runPod = (commands: string[][], config: Record<string, unknown> = {}) => runTestPod(t, commands, config);
 
   /** Removes the sandbox and checks that nothing of it is left on the host. */
   async function removeAndCheck(id: string): Promise<void> {

@@ -7,11 +7,10 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { noLeftovers, startTestSupervisor, zombieChildren } from "../support/supervisor.ts";
+import { ignoresTermCommand, noLeftovers, runTestPod, startTestSupervisor, zombieChildren } from "../support/supervisor.ts";
 import type { TestSupervisor } from "../support/supervisor.ts";
 
-/** Says "ready" once its trap is set, so that a test never signals it before. */
-const ignoreTerm = ["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"];
+const ignoreTerm = ignoresTermCommand;
 
 describe("stop semantics", () => {
   let t: TestSupervisor;
@@ -23,19 +22,7 @@ describe("stop semantics", () => {
     expect(await zombieChildren()).toEqual([]);
   });
 
-  async function runPod(commands: string[][]): Promise<{ id: string; containers: string[] }> {
-    const id = await t.supervisor.runPodSandbox({ name: "semantics" });
-    const containers: string[] = [];
-    for (const [index, command] of commands.entries()) {
-      const containerId = await t.supervisor.createContainer(id, { name: `c${index}`, command });
-      await t.supervisor.startContainer(containerId);
-      containers.push(containerId);
-      if (command !== ignoreTerm) continue;
-      const log = join(t.root, "sandboxes", id, "containers", containerId, "container.log");
-      await expect.poll(() => readFile(log, "utf8").catch(() => ""), { timeout: 10_000 }).toContain("ready");
-    }
-    return { id, containers };
-  }
+  const runPod = (commands: string[][]) => runTestPod(t, commands, { name: "semantics" });
 
   test("rule 1: every stop is counted and timed under stop_pod_sandbox, a failed one also as an error by code", async () => {
     const { id } = await runPod([["sleep", "1000"]]);

@@ -62,3 +62,26 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** A container that ignores SIGTERM; it says "ready" once its trap is set, and {@link runTestPod} waits for that. */
+export const ignoresTermCommand = ["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"];
+
+/**
+ * Runs a sandbox with one started container per command; waits until each command that says
+ * "ready" (as {@link ignoresTermCommand} does) has said it, so that a test never signals it before.
+ */
+export async function runTestPod(t: TestSupervisor, commands: string[][], config: Record<string, unknown> = {}): Promise<{ id: string; containers: string[] }> {
+  const id = await t.supervisor.runPodSandbox({ name: "test", ...config });
+  const containers: string[] = [];
+  for (const [index, command] of commands.entries()) {
+    const containerId = await t.supervisor.createContainer(id, { name: `c${index}`, command });
+    await t.supervisor.startContainer(containerId);
+    containers.push(containerId);
+  }
+  for (const [index, containerId] of containers.entries()) {
+    if (!commands[index].join(" ").includes("echo ready")) continue;
+    const log = join(t.root, "sandboxes", id, "containers", containerId, "container.log");
+    await waitUntil(() => readFileSync(log, "utf8").includes("ready"));
+  }
+  return { id, containers };
+}
