@@ -50,8 +50,15 @@ export function isAlive(pid: number): boolean {
 
 /** Zombie children of this process (there should be none). */
 export async function zombieChildren(): Promise<string[]> {
-  const { stdout } = await execa("ps", ["-o", "pid=,stat=,comm=", "--ppid", String(process.pid)], { reject: false });
-  return stdout.split("\n").filter((line) => /^\s*\d+\s+Z/.test(line));
+  // A zombie the runtime reaps a moment later (a process holder let go at shutdown ends once its last
+  // child has) does not accumulate: only one that stays for 3 s is reported.
+  const giveUpAt = Date.now() + 3_000;
+  for (;;) {
+    const { stdout } = await execa("ps", ["-o", "pid=,stat=,comm=", "--ppid", String(process.pid)], { reject: false });
+    const zombies = stdout.split("\n").filter((line) => /^\s*\d+\s+Z/.test(line));
+    if (zombies.length === 0 || Date.now() >= giveUpAt) return zombies;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** Waits until `check` is true, polling; fails after `timeoutMs`. For states with no event to wait on. */
