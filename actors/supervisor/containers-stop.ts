@@ -2,7 +2,6 @@ import { CodedError } from "../../src/actor-system/index.ts";
 import type { BroadcastOutcome } from "../../src/actor-system/index.ts";
 import { timeoutSignal } from "../../src/actor-system/timeout-signal.ts";
 import { killCgroup } from "../../src/host/cgroup.ts";
-import { Limiter } from "../../src/host/host-batcher.ts";
 import { waitForCgroupEmpty } from "../../src/host/cgroup-wait.ts";
 import { getLogger } from "../../src/log/logger.ts";
 import type { ContainerState } from "../../src/runtime/runtime-backend.ts";
@@ -27,12 +26,6 @@ const killGracePerContainerMs = 0.25;
 export function killGraceFor(context: Pick<SupervisorContext, "killGraceMs">, count: number): number {
   return context.killGraceMs + Math.ceil(count * killGracePerContainerMs);
 }
-
-/**
- * Kills from the main thread's takeovers in flight at once: each opens a `cgroup.kill`, and when a
- * big stop runs late thousands of takeovers come due together (seen: EMFILE at 10,000 sandboxes).
- */
-const takeoverKills = new Limiter(256);
 
 /** What stopping a set of containers came to, by sandbox: who failed, and why. */
 export interface ContainersStopped {
@@ -129,14 +122,14 @@ async function stopFromMainThread(context: SupervisorContext, record: ContainerR
     }
     if (state === undefined) {
       reason = "killed-at-deadline";
-      await takeoverKills.run(() => backend.killAll(record.id));
+      await backend.killAll(record.id); // bounded in killCgroup: thousands of takeovers may come due at once
       state = await waitUntil(Date.now() + killGraceMs, (signal) => backend.waitForStopped(record.id, { signal }));
       if (state === undefined) throw new Error(`the runtime did not report it stopped ${killGraceMs} ms after the kill`);
     }
   } catch (error) {
     if ((error as { code?: string }).code !== "NOT_FOUND") throw error;
     reason = "killed-at-deadline";
-    await takeoverKills.run(() => killCgroup(record.cgroupPath));
+    await killCgroup(record.cgroupPath);
     const { signal, release } = timeoutSignal(killGraceMs);
     try {
       await waitForCgroupEmpty(record.cgroupPath, { signal });

@@ -6,7 +6,6 @@
 import type { ActorSystem, MainThreadService } from "../../src/actor-system/index.ts";
 import { getLogger } from "../../src/log/logger.ts";
 import { raceSignals } from "../../src/actor-system/race.ts";
-import { Limiter } from "../../src/host/host-batcher.ts";
 import type { ContainerState, RuntimeBackend } from "../../src/runtime/runtime-backend.ts";
 import type { ContainerMessage, RuntimeRequest, WaitStoppedResult } from "../protocol.ts";
 import type { StopDeadlines } from "./stop-deadlines.ts";
@@ -23,8 +22,6 @@ export interface RuntimeService {
 export function createRuntimeService(backend: RuntimeBackend, system: ActorSystem, deadlines: StopDeadlines): RuntimeService {
   /** One watch per running container, shared by its exit report and every wait for its stop. */
   const watches = new Map<string, Promise<ContainerState>>();
-  /** Kills in flight at once: each opens a `cgroup.kill`; 40,000 at once ran out of descriptors. */
-  const kills = new Limiter(256);
   const watch = (id: string) => void watches.set(id, watchExit(backend, system, id, () => watches.delete(id)));
   const handle: MainThreadService = async (message) => {
     const request = message as RuntimeRequest;
@@ -37,7 +34,7 @@ export function createRuntimeService(backend: RuntimeBackend, system: ActorSyste
       case "signal":
         return backend.signal(request.id, request.signal as NodeJS.Signals);
       case "kill-all":
-        return kills.run(() => backend.killAll(request.id));
+        return backend.killAll(request.id); // at most 256 at once: see killCgroup
       case "wait-stopped":
         return waitStopped(backend, deadlines, request, watches.get(request.id));
     }

@@ -11,6 +11,13 @@ import { CodedError } from "../actor-system/errors.ts";
 import { getLogger } from "../log/logger.ts";
 import { descendants, isNotFound, readPopulated, subdirectories } from "./cgroup-fs.ts";
 import { findCgroup2Mount, normalizeCgroupPath, resolveCgroupPath } from "./cgroup-path.ts";
+import { Limiter } from "./host-batcher.ts";
+
+/**
+ * Kills in flight at once, whoever asks (actors' stops, the main thread's takeovers, removals, the
+ * leak check): each opens a `cgroup.kill`, and 40,000 at once ran out of descriptors (EMFILE).
+ */
+const kills = new Limiter(256);
 
 export { findCgroup2Mount } from "./cgroup-path.ts";
 
@@ -37,6 +44,10 @@ export async function createCgroup(path: string): Promise<string> {
  */
 export async function killCgroup(path: string): Promise<void> {
   const dir = await resolveCgroupPath(path);
+  await kills.run(() => writeKill(path, dir));
+}
+
+async function writeKill(path: string, dir: string): Promise<void> {
   try {
     // O_WRONLY without O_CREAT: cgroup.kill is write-only, and a missing cgroup must not be "created".
     await writeFile(join(dir, "cgroup.kill"), "1", { flag: constants.O_WRONLY });

@@ -192,7 +192,8 @@ class HolderProcess {
   }
 
   #expectExit(pid: number): Promise<number> {
-    const exit = deferredExit();
+    const exit = Promise.withResolvers<number>();
+    exit.promise.catch(() => {}); // a lost holder is handled by whoever awaits it
     this.#exits.set(pid, exit);
     return exit.promise;
   }
@@ -216,18 +217,6 @@ class HolderProcess {
     }
     this.#buffer = this.#buffer.slice(start);
   }
-}
-
-/** What {@link ProcessHolder.spawn} hands out: resolved by an "exit" line, rejected if the holder is lost. */
-function deferredExit(): { promise: Promise<number>; resolve(status: number): void; reject(error: Error): void } {
-  let resolve!: (status: number) => void;
-  let reject!: (error: Error) => void;
-  const promise = new Promise<number>((yes, no) => {
-    resolve = yes;
-    reject = no;
-  });
-  promise.catch(() => {}); // a lost holder is handled by whoever awaits it
-  return { promise, resolve, reject };
 }
 
 const stageText: Record<string, string> = {
