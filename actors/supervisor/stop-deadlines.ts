@@ -4,15 +4,23 @@
  */
 export class StopDeadlines {
   #deadlines = new Map<string, { deadlineAt: number; lowered: EventTarget }>();
+  /** Grows at every change of a deadline in force: a caller may keep what it derived until it grows. */
+  #version = 0;
+
+  get version(): number {
+    return this.#version;
+  }
 
   /** Sets or lowers `sandboxId`'s deadline; returns the one in force. */
   lower(sandboxId: string, deadlineAt: number): number {
     const current = this.#deadlines.get(sandboxId);
     if (current === undefined) {
+      this.#version++;
       this.#deadlines.set(sandboxId, { deadlineAt, lowered: new EventTarget() });
       return deadlineAt;
     }
     if (deadlineAt < current.deadlineAt) {
+      this.#version++;
       current.deadlineAt = deadlineAt;
       current.lowered.dispatchEvent(new Event("lowered"));
     }

@@ -46,8 +46,16 @@ export function startStops(context: SupervisorContext, records: SandboxRecord[],
 function runParallel(context: SupervisorContext, records: SandboxRecord[], options: StopOptions): Map<string, Promise<StopOutcome>> {
   const startedAt = performance.now();
   const startedAtEpoch = Date.now();
-  // The batch's deadline: the earliest of its sandboxes' (a joined stop may lower one meanwhile).
-  const deadline = () => records.reduce((earliest, r) => Math.min(earliest, context.deadlines.get(r.id) ?? Date.now()), Number.POSITIVE_INFINITY);
+  // The batch's deadline: the earliest of its sandboxes' (a joined stop may lower one meanwhile;
+  // one that has finished no longer counts). Derived again only when a deadline changed: it is
+  // asked for once per sandbox, and a scan each time would cost a thousand sandboxes a million reads.
+  let known = { version: -1, deadlineAt: Number.POSITIVE_INFINITY };
+  const deadline = () => {
+    if (known.version === context.deadlines.version) return known.deadlineAt;
+    const deadlineAt = records.reduce((earliest, r) => Math.min(earliest, context.deadlines.get(r.id) ?? earliest), Number.POSITIVE_INFINITY);
+    known = { version: context.deadlines.version, deadlineAt };
+    return deadlineAt;
+  };
   const reserve = Math.min(infraReserveMs, Math.max(0, deadline() - Date.now()) * infraReserveShare);
   const containers = records.flatMap((record) => context.store.containersOf(record.id));
   // Every container's kill waits at most this long for the runtime's report: the whole batch's size counts.

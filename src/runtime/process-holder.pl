@@ -58,9 +58,18 @@ sub flush_output {
   }
 }
 
+# The exit file was made empty at the spawn: the status goes into it in place, one short write
+# (whole or not at all to a crash; the reader wants its newline). No file is created here: on
+# ext4 without a journal each new inode costs more the more were deleted in the last seconds,
+# and thousands of containers end at once. Made at the spawn or not, it is written then.
 sub record_exit {
   my ($file, $status) = @_;
   return if $file eq "";
+  if (open(my $fh, "+<", $file)) {
+    print $fh "$status\n";
+    close($fh);
+    return;
+  }
   my $tmp = "$file.tmp";
   if (open(my $fh, ">", $tmp)) {
     print $fh "$status\n";
@@ -85,6 +94,8 @@ sub spawn {
   my $envc = shift @rest;
   my %env = map { my $kv = unhex($_); my $i = index($kv, "="); (substr($kv, 0, $i), substr($kv, $i + 1)) } splice(@rest, 0, $envc);
   ($exit_file, $log, $procs, $cwd) = map { unhex($_) } ($exit_file, $log, $procs, $cwd);
+  # Its exit file, empty until it has exited (an old one, of an earlier start, is emptied).
+  if ($exit_file ne "" && open(my $fh, ">", $exit_file)) { close($fh); }
   # The child reports a failure before exec through this pipe; it closes on exec (close-on-exec).
   pipe(my $status_r, my $status_w) or return say_line("failed $seq pipe " . hex_of("$!"));
   my $pid = fork();

@@ -228,12 +228,14 @@ const stageText: Record<string, string> = {
   log: "cannot open its log",
 };
 
+/** Signal names by number (thousands of exits are decoded in a moment at a stop). */
+const signalNames = new Map(Object.entries(constants.signals).map(([name, number]) => [number, name]));
+
 /** A raw wait status as `waitpid(2)` gives it: an exit code, or the signal that ended the process. */
 export function decodeWaitStatus(status: number): { exitCode?: number; signal?: NodeJS.Signals } {
   const signo = status & 0x7f;
   if (signo === 0) return { exitCode: (status >> 8) & 0xff };
-  const name = Object.entries(constants.signals).find(([, number]) => number === signo)?.[0];
-  return { signal: (name ?? `SIG${signo}`) as NodeJS.Signals };
+  return { signal: (signalNames.get(signo) ?? `SIG${signo}`) as NodeJS.Signals };
 }
 
 /** How long an adopted container's exit status is waited for once its cgroup is empty (see below). */
@@ -249,7 +251,8 @@ export async function readHeldExit(exitPath: string, options: { waitMs?: number 
   const giveUpAt = Date.now() + (options.waitMs ?? exitFileWaitMs);
   for (;;) {
     const text = await readFile(exitPath, "utf8").catch(() => undefined);
-    const status = text === undefined ? Number.NaN : Number.parseInt(text, 10);
+    // Empty until the holder writes it at the exit; whole only with its newline.
+    const status = text === undefined || !text.endsWith("\n") ? Number.NaN : Number.parseInt(text, 10);
     if (Number.isSafeInteger(status) && status >= 0) return decodeWaitStatus(status);
     if (Date.now() >= giveUpAt) return undefined;
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -3,9 +3,10 @@ import { join } from "node:path";
 import { mountsUnder } from "../host/mountinfo.ts";
 import { resolveInsideRoot } from "../host/paths.ts";
 import { CodedError } from "../actor-system/errors.ts";
-import { HostBatcher, Limiter } from "../host/host-batcher.ts";
+import { HostBatcher } from "../host/host-batcher.ts";
 import { writeJsonAtomic } from "./atomic-file.ts";
 import { FileSystemSyncer } from "./file-system-syncer.ts";
+import { RecordFiles } from "./record-file.ts";
 import type { ContainerRecord, SandboxRecord } from "./records.ts";
 
 const sandboxFile = "sandbox.json";
@@ -40,11 +41,7 @@ export class StateStore {
   readonly containers = new Map<string, ContainerRecord>();
   #flush: HostBatcher<string, boolean>;
   #syncer: FileSystemSyncer;
-  /**
-   * Writes in flight at once. Each holds a file descriptor: at 10,000 sandboxes a stop writes
-   * 40,000 records in the same moment, past any sane RLIMIT_NOFILE (EMFILE, seen in the benchmark).
-   */
-  #writes = new Limiter(256);
+  #files = new RecordFiles();
   /** Container ids by sandbox, so that a sandbox's containers are found without a scan. */
   #bySandbox = new Map<string, Set<string>>();
   #listeners = new Set<(change: RecordChange) => void>();
@@ -67,10 +64,11 @@ export class StateStore {
    * Group commit: records written in the same moment are made durable together by one
    * `syncfs(2)` of the root's file system (coreutils `sync --file-system`, from a helper), instead of two fsyncs
    * each — at a stop of 1,000 sandboxes, 4,000 container records are written at once, and 8,000
-   * fsyncs would fill the thread pool that every other file operation waits for.
+   * fsyncs would fill the thread pool that every other file operation waits for. The write itself
+   * is synchronous and allocates nothing on disk (see `RecordFiles`).
    */
   async #writeDurably(path: string, value: unknown): Promise<void> {
-    await this.#writes.run(() => writeJsonAtomic(path, value, { durable: false }));
+    this.#files.write(path, `${JSON.stringify(value, null, 2)}\n`);
     await this.#flush.run(this.root);
   }
 
@@ -190,6 +188,7 @@ export class StateStore {
   }
 
   async #removeDir(dir: string): Promise<void> {
+    this.#files.forget(dir);
     const resolved = await resolveInsideRoot(this.root, dir);
     const mounted = await mountsUnder(resolved);
     if (mounted.length > 0) {

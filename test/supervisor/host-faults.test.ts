@@ -13,7 +13,7 @@
  *   at a chosen moment of the stop (from its progress callback, synchronously).
  * The test removes each fault itself, in a `finally`, whatever the assertions said.
  */
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,6 +27,8 @@ import type { TestSupervisor } from "../support/supervisor.ts";
 /** Exits 7 on SIGTERM; says "ready" once its trap is set, so that no test signals it before. */
 const exitsOnTerm = ["sh", "-c", "trap 'exit 7' TERM; echo ready; while :; do sleep 0.1; done"];
 const stopTimeoutMs = 5_000;
+/** The inodes of the test's small disk: enough for its sandboxes, few enough to use up in a moment. */
+const diskInodes = 4_096;
 
 const counts = { injected: 0, failedCleanly: 0, retriesFinished: 0 };
 
@@ -48,7 +50,7 @@ describe("host faults during a stop", () => {
     base = await mkdtemp(join(tmpdir(), "pvtest-faults-"));
     disk = join(base, "disk");
     await mkdir(disk);
-    await execa("mount", ["-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", disk]);
+    await execa("mount", ["-t", "tmpfs", "-o", `size=16m,nr_inodes=${diskInodes},mode=0700`, "tmpfs", disk]);
     t = await startTestSupervisor({ root: join(disk, "root") });
     // A runnable image for the overlay: the host's sh and sleep, and the libraries they link.
     image = join(base, "image");
@@ -163,7 +165,11 @@ describe("host faults during a stop", () => {
     return { sandbox: parsed.get(join(dir, "sandbox.json")) as SandboxRecord, containers, count: parsed.size };
   }
 
-  /** Fills the disk under the root to the last byte; returns what frees it again. */
+  /**
+   * Fills the disk under the root to the last byte and the last inode; returns what frees it
+   * again. Both: a record is rewritten in place of its old content and linked into place (see
+   * `RecordFiles`), which needs no new byte, but a link on tmpfs takes an inode.
+   */
   function fillDisk(): () => void {
     const filler = join(disk, "filler");
     const fd = openSync(filler, "w");
@@ -175,8 +181,18 @@ describe("host faults during a stop", () => {
     } finally {
       closeSync(fd);
     }
+    const inodes = join(disk, "inodes");
+    try {
+      mkdirSync(inodes);
+      for (let n = 0; n < diskInodes; n++) closeSync(openSync(join(inodes, String(n)), "w"));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOSPC") throw error;
+    }
     counts.injected++;
-    return () => rmSync(filler, { force: true });
+    return () => {
+      rmSync(filler, { force: true });
+      rmSync(inodes, { recursive: true, force: true });
+    };
   }
 
   /** The topmost mount on `path`, from the host's mount table: its file system type. */
