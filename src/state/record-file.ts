@@ -24,6 +24,10 @@ import { CodedError } from "../actor-system/errors.ts";
  * through the thread pool. A failed write (a full disk) leaves the live file as it was and no
  * temporary name behind, and throws a {@link CodedError} with the system's code that names the file.
  *
+ * What it gives up: a reader that keeps a record open across two writes of it may see the second
+ * one being written into the inode it holds (with a temporary file it would keep its old copy).
+ * The daemon reads its records only when it starts, before it writes any.
+ *
  * @example
  * const records = new RecordFiles();
  * records.write("/var/lib/podvisor/sandboxes/abc/sandbox.json", JSON.stringify(record));
