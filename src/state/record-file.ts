@@ -64,10 +64,9 @@ export class RecordFiles {
     }
   }
 
-  /** Forgets what it knows of the records under `dir` (they are being deleted). */
-  forget(dir: string): void {
-    const prefix = `${dir}/`;
-    for (const path of this.#live.keys()) if (path.startsWith(prefix)) this.#live.delete(path);
+  /** Forgets what it knows of the record at `path` (it is being deleted). */
+  forget(path: string): void {
+    this.#live.delete(path);
   }
 
   /** The slot not live at `path`, from the inode numbers (first write of a path in this process). */

@@ -161,12 +161,15 @@ export class StateStore {
 
   /** Deletes a container's directory; refuses while anything is still mounted under it. */
   async removeContainer(record: ContainerRecord): Promise<void> {
+    this.#files.forget(join(record.dir, containerFile));
     await this.#removeDir(record.dir);
     this.#unindex(record);
   }
 
   /** Deletes a sandbox's directory and every container record in it. */
   async removeSandbox(record: SandboxRecord): Promise<void> {
+    this.#files.forget(join(record.dir, sandboxFile));
+    for (const container of this.containersOf(record.id)) this.#files.forget(join(container.dir, containerFile));
     await this.#removeDir(record.dir);
     for (const container of this.containersOf(record.id)) this.#unindex(container);
     this.#bySandbox.delete(record.id);
@@ -188,7 +191,6 @@ export class StateStore {
   }
 
   async #removeDir(dir: string): Promise<void> {
-    this.#files.forget(dir);
     const resolved = await resolveInsideRoot(this.root, dir);
     const mounted = await mountsUnder(resolved);
     if (mounted.length > 0) {
