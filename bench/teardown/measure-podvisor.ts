@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import { execa } from "execa";
 import { waitForSocket } from "../../src/api/socket-probe.ts";
 import { ApiClient } from "../../src/cli/client.ts";
@@ -9,6 +10,7 @@ import { percentile } from "../stats.ts";
 import { probeProcess } from "./daemon-probe.ts";
 import { workloads } from "./workloads.ts";
 import type { Workload } from "./workloads.ts";
+import type { PollerInit } from "./poller.ts";
 
 const cli = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
@@ -62,31 +64,10 @@ export async function measurePodvisor(options: TeardownOptions): Promise<Podviso
     const actorsPerWorker = [...metrics.text.matchAll(/^podvisor_actors\{worker="(\d+)"\} (\d+)/gm)].map((m) => Number(m[2]));
 
     // While the stop runs, one connection asks a sandbox's status every 10 ms, another lists every
-    // 100 ms (or 4 times its last answer's time, if longer): a list of 1,000 sandboxes is ~0.5 MB of
-    // JSON, of 10,000 ~5 MB, and asking for it back to back would take a core of this 2-core machine
-    // (the daemon's API thread and this process) away from the stop being measured.
+    // 100 ms: each from a thread of its own (see poller.ts).
     const someId = (await client.call<{ items: { id: string }[] }>("ListPodSandbox")).items[0].id;
-    let polling = true;
-    const statusMs: number[] = [];
-    const listMs: number[] = [];
-    const every = async (intervalMs: number, samples: number[], ask: (connection: ApiClient) => Promise<unknown>) => {
-      const connection = await ApiClient.connect(socket);
-      while (polling) {
-        const askedAt = performance.now();
-        await ask(connection);
-        const tookMs = performance.now() - askedAt;
-        samples.push(tookMs);
-        await new Promise((resolve) => setTimeout(resolve, Math.max(intervalMs, 4 * tookMs)));
-      }
-      connection.close();
-    };
-    const polls = Promise.all([
-      every(10, statusMs, (connection) => connection.call("PodSandboxStatus", { podSandboxId: someId })),
-      every(100, listMs, async (connection) => {
-        await connection.call("ListPodSandbox", { filter: { state: "ready" } });
-        await connection.call("ListContainers", { filter: { podSandboxId: someId } });
-      }),
-    ]);
+    const pollers = (["status", "list"] as const).map((kind) => startPoller({ socket, kind, podSandboxId: someId }));
+    await Promise.all(pollers.map((poller) => poller.ready));
     console.error(`  stop-all begins ${new Date().toISOString()}`);
     const stopStartedAt = performance.now();
     const { results } = await client.call<{ results: { ok: boolean; durationMs: number; phases: Record<string, number>; error?: { message: string } }[] }>(
@@ -95,8 +76,7 @@ export async function measurePodvisor(options: TeardownOptions): Promise<Podviso
     );
     const stopWallMs = performance.now() - stopStartedAt;
     console.error(`  stop-all ended ${new Date().toISOString()}`);
-    polling = false;
-    await polls;
+    const [statusMs, listMs] = await Promise.all(pollers.map((poller) => poller.stop()));
     const after = await probeProcess(daemon.pid as number);
     const phaseNames = [...new Set(results.flatMap((r) => Object.keys(r.phases)))];
     const phasesP50Ms = Object.fromEntries(phaseNames.map((name) => [name, percentile(results.map((r) => r.phases[name] ?? 0), 50)]));
@@ -136,4 +116,28 @@ async function runSandboxes(client: ApiClient, options: TeardownOptions): Promis
       }
     }
   }));
+}
+
+/** Starts a poller thread (`poller.ts`); `stop` ends it and gives its samples. */
+function startPoller(init: PollerInit): { ready: Promise<void>; stop(): Promise<number[]> } {
+  const worker = new Worker(new URL("./poller.ts", import.meta.url), { workerData: init });
+  const ready = Promise.withResolvers<void>();
+  const samples = Promise.withResolvers<number[]>();
+  worker.on("message", (message: { type: "ready" } | { type: "samples"; samples: number[] }) => {
+    if (message.type === "ready") ready.resolve();
+    else samples.resolve(message.samples);
+  });
+  worker.on("error", (error) => {
+    ready.reject(error);
+    samples.reject(error);
+  });
+  return {
+    ready: ready.promise,
+    stop: async () => {
+      worker.postMessage("stop");
+      const result = await samples.promise;
+      await worker.terminate();
+      return result;
+    },
+  };
 }
