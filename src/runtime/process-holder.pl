@@ -77,13 +77,19 @@ sub record_exit {
   }
 }
 
+# Thousands may end at once: their reports go out every few dozen, so the daemon is at work on the
+# first ones while the last are reaped, instead of waiting for the whole burst.
+my $reports_per_flush = 32;
+
 sub reap {
+  my $reaped = 0;
   while ((my $pid = waitpid(-1, WNOHANG)) > 0) {
     my $status = $?;
     my $file = delete $live{$pid};
     next unless defined $file;
     record_exit($file, $status);
     say_line("exit $pid $status");
+    flush_output() if ++$reaped % $reports_per_flush == 0;
   }
 }
 
