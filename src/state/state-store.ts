@@ -6,7 +6,7 @@ import { CodedError } from "../actor-system/errors.ts";
 import { HostBatcher } from "../host/host-batcher.ts";
 import { writeJsonAtomic } from "./atomic-file.ts";
 import { FileSystemSyncer } from "./file-system-syncer.ts";
-import { RecordFiles } from "./record-file.ts";
+import { RecordWriter } from "./record-writer.ts";
 import type { ContainerRecord, SandboxRecord } from "./records.ts";
 
 const sandboxFile = "sandbox.json";
@@ -41,7 +41,7 @@ export class StateStore {
   readonly containers = new Map<string, ContainerRecord>();
   #flush: HostBatcher<string, boolean>;
   #syncer: FileSystemSyncer;
-  #files = new RecordFiles();
+  #files = new RecordWriter();
   /** Container ids by sandbox, so that a sandbox's containers are found without a scan. */
   #bySandbox = new Map<string, Set<string>>();
   #listeners = new Set<(change: RecordChange) => void>();
@@ -58,6 +58,7 @@ export class StateStore {
   /** Ends the helper process that makes writes durable (see `FileSystemSyncer`). */
   close(): void {
     this.#syncer.close();
+    this.#files.close();
   }
 
   /**
@@ -65,10 +66,10 @@ export class StateStore {
    * `syncfs(2)` of the root's file system (coreutils `sync --file-system`, from a helper), instead of two fsyncs
    * each — at a stop of 1,000 sandboxes, 4,000 container records are written at once, and 8,000
    * fsyncs would fill the thread pool that every other file operation waits for. The write itself
-   * is synchronous and allocates nothing on disk (see `RecordFiles`).
+   * allocates nothing on disk (see `RecordFiles`), on a thread of its own (see `RecordWriter`).
    */
   async #writeDurably(path: string, value: unknown): Promise<void> {
-    this.#files.write(path, `${JSON.stringify(value, null, 2)}\n`);
+    await this.#files.write(path, `${JSON.stringify(value)}\n`);
     await this.#flush.run(this.root);
   }
 
