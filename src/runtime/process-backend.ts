@@ -131,7 +131,8 @@ export class ProcessBackend implements RuntimeBackend {
     try {
       const exit = await errors.abortable(main.exited, options.signal);
       // Only after the main process exited: before it has joined its cgroup, the cgroup reads empty.
-      await this.#waitForNoProcesses(container, main.pid, options.signal);
+      // The holder read it as it reaped the process; if it was empty then, nothing can join it.
+      if (!(main instanceof MainProcess && main.cgroupEmptyAtExit)) await this.#waitForNoProcesses(container, main.pid, options.signal);
       return { status: "stopped", pid: main.pid, startedAt: main.startedAt, ...exit };
     } catch (error) {
       throw errors.normalizeWaitError(id, error, options.signal);

@@ -4,7 +4,7 @@
 #
 #   in:  spawn SEQ EXITFILE LOG PROCS CWD ARGC ARG... ENVC ENV...   (every field but SEQ/ARGC/ENVC hex)
 #        signal SEQ PID SIGNO
-#   out: started SEQ PID | failed SEQ STAGE ERRNO-TEXT-HEX | ok SEQ | exit PID WAIT-STATUS
+#   out: started SEQ PID | failed SEQ STAGE ERRNO-TEXT-HEX | ok SEQ | exit PID WAIT-STATUS EMPTY
 #
 # It forks each container from this small process (cheap, unlike forking a big daemon), reaps it
 # with waitpid(-1) (one call per exit, not one per child), writes its wait status to EXITFILE before
@@ -25,7 +25,7 @@ if (opendir(my $fds, "/proc/self/fd")) {
 }
 open(STDERR, ">", "/dev/null");
 
-my %live;            # pid => exit file
+my %live;            # pid => [exit file, cgroup folder or ""]
 my $daemon = 1;      # stdin still open
 my $input = "";
 my $output = "";
@@ -81,14 +81,27 @@ sub record_exit {
 # first ones while the last are reaped, instead of waiting for the whole burst.
 my $reports_per_flush = 32;
 
+# 1 when the container's cgroup holds no process any more (read here, in this small process, so
+# that the daemon need not read it for each of thousands of exits), else 0: some still run, or
+# there is no cgroup, or it cannot be read. Once empty it stays empty: only a spawn puts a process in.
+sub cgroup_empty {
+  my ($dir) = @_;
+  return 0 if $dir eq "";
+  open(my $fh, "<", "$dir/cgroup.events") or return 0;
+  local $/;
+  my $events = <$fh>;
+  close($fh);
+  return defined $events && $events =~ /^populated 0$/m ? 1 : 0;
+}
+
 sub reap {
   my $reaped = 0;
   while ((my $pid = waitpid(-1, WNOHANG)) > 0) {
     my $status = $?;
-    my $file = delete $live{$pid};
-    next unless defined $file;
-    record_exit($file, $status);
-    say_line("exit $pid $status");
+    my $held = delete $live{$pid};
+    next unless defined $held;
+    record_exit($held->[0], $status);
+    say_line("exit $pid $status " . cgroup_empty($held->[1]));
     flush_output() if ++$reaped % $reports_per_flush == 0;
   }
 }
@@ -152,7 +165,8 @@ sub spawn {
     my ($stage, $error) = split(/ /, $report, 2);
     return say_line("failed $seq $stage " . ($error // ""));
   }
-  $live{$pid} = $exit_file;
+  (my $cgroup = $procs) =~ s{/cgroup\.procs$}{};
+  $live{$pid} = [$exit_file, $procs eq "" ? "" : $cgroup];
   say_line("started $seq $pid");
 }
 

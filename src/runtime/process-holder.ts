@@ -41,11 +41,19 @@ export interface HolderSpawn {
   exitPath: string;
 }
 
+/** How a held process ended, as its holder reports it. */
+export interface HeldExit {
+  /** The raw wait status (see {@link decodeWaitStatus}). */
+  status: number;
+  /** Its cgroup held no process any more when it was reaped (the holder read it): no need to wait for that. */
+  cgroupEmpty: boolean;
+}
+
 /** A process the holder started. */
 export interface HeldProcess {
   pid: number;
-  /** The raw wait status, once the holder reaped it; rejects if the holder was lost first. */
-  exited: Promise<number>;
+  /** How it ended, once the holder reaped it; rejects if the holder was lost first. */
+  exited: Promise<HeldExit>;
   /**
    * Sends a signal through the holder that started it, while that holder has not reaped it (else
    * nothing); rejects with {@link HolderLostError} once that holder is gone or was let go.
@@ -70,7 +78,7 @@ export class HolderLostError extends Error {
 interface Reply {
   fields: string[];
   /** For "started": the process's exit, expected from the moment the line was read. */
-  exited?: Promise<number>;
+  exited?: Promise<HeldExit>;
 }
 
 interface Waiter {
@@ -83,7 +91,7 @@ interface Waiter {
  * const holder = new ProcessHolder();
  * const child = await holder.spawn({ argv: ["sleep", "5"], env: {}, cwd: "/", logPath, cgroupProcs: "", exitPath });
  * await child.signal("SIGTERM");
- * decodeWaitStatus(await child.exited); // { signal: "SIGTERM" }
+ * decodeWaitStatus((await child.exited).status); // { signal: "SIGTERM" }
  * holder.close();
  */
 export class ProcessHolder {
@@ -104,7 +112,7 @@ export class ProcessHolder {
       throw new CodedError("START_FAILED", `Cannot start ${request.argv[0]}: ${stageText[stage] ?? stage}: ${message}`, { details: { stage } });
     }
     const pid = Number(reply[2]);
-    return { pid, exited: exited as Promise<number>, signal: (signal) => holder.signal(pid, signal) };
+    return { pid, exited: exited as Promise<HeldExit>, signal: (signal) => holder.signal(pid, signal) };
   }
 
   /** The pid of the holder new containers go to, once it runs (for logs, and for tests that kill it). */
@@ -128,7 +136,7 @@ class HolderProcess {
   #seq = 0;
   #replies = new Map<number, Waiter>();
   /** Made when the holder says "started", before anyone awaits it: its exit may be on the next line. */
-  #exits = new Map<number, { resolve(status: number): void; reject(error: Error): void }>();
+  #exits = new Map<number, { resolve(exit: HeldExit): void; reject(error: Error): void }>();
   #buffer = "";
   /** Let go by `close()`: it takes no more requests and ends once its children have. */
   #released = false;
@@ -191,8 +199,8 @@ class HolderProcess {
     });
   }
 
-  #expectExit(pid: number): Promise<number> {
-    const exit = Promise.withResolvers<number>();
+  #expectExit(pid: number): Promise<HeldExit> {
+    const exit = Promise.withResolvers<HeldExit>();
     exit.promise.catch(() => {}); // a lost holder is handled by whoever awaits it
     this.#exits.set(pid, exit);
     return exit.promise;
@@ -206,7 +214,7 @@ class HolderProcess {
       start = newline + 1;
       if (fields[0] === "exit") {
         const pid = Number(fields[1]);
-        this.#exits.get(pid)?.resolve(Number(fields[2]));
+        this.#exits.get(pid)?.resolve({ status: Number(fields[2]), cgroupEmpty: fields[3] === "1" });
         this.#exits.delete(pid);
         continue;
       }

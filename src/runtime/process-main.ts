@@ -49,6 +49,7 @@ export class MainProcess {
   /** Resolves once the process has exited and been reaped (or, holder lost, once it is gone); never rejects. */
   readonly exited: Promise<Exit>;
   #exit: Exit | undefined;
+  #cgroupEmptyAtExit = false;
   #held: HeldProcess;
   #orphan: AdoptedProcess | undefined;
   #place: MainProcessPlace;
@@ -59,7 +60,10 @@ export class MainProcess {
     this.#held = held;
     this.#place = place;
     this.exited = held.exited.then(
-      (raw) => (this.#exit = { ...decodeWaitStatus(raw), finishedAt: Date.now() }),
+      (held) => {
+        this.#cgroupEmptyAtExit = held.cgroupEmpty;
+        return (this.#exit = { ...decodeWaitStatus(held.status), finishedAt: Date.now() });
+      },
       async (error: unknown) => (this.#exit = await this.#watchOrphan(error)),
     );
   }
@@ -78,6 +82,11 @@ export class MainProcess {
       if (!(error instanceof CodedError)) throw error;
       throw new CodedError("START_FAILED", `Cannot start container "${spec.id}": ${error.message}`, { details: { id: spec.id } });
     }
+  }
+
+  /** Its holder saw its cgroup empty when it reaped it: nothing of it can still run. */
+  get cgroupEmptyAtExit(): boolean {
+    return this.#cgroupEmptyAtExit;
   }
 
   /** How it ended, once it has exited and been reaped. */
