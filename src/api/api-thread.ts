@@ -85,6 +85,7 @@ export async function startApiThread(options: SocketServerOptions & { service: P
 
   let seq = 0;
   let pending: FeedItem[] = [];
+  const feedSliceItems = 200;
   const send = (item: FeedItem) => {
     pending.push(item);
     seq++;
@@ -94,7 +95,13 @@ export async function startApiThread(options: SocketServerOptions & { service: P
   const flush = () => {
     const items = pending;
     pending = [];
-    feed.postMessage({ type: "feed", seq, items } satisfies FeedMessage);
+    // In slices: a stop changes thousands of records in one turn, and one message of them all
+    // (megabytes to copy and apply) held the API thread's answers for tens of milliseconds.
+    const first = seq - items.length;
+    for (let start = 0; start < items.length; start += feedSliceItems) {
+      const slice = items.slice(start, start + feedSliceItems);
+      feed.postMessage({ type: "feed", seq: first + start + slice.length, items: slice } satisfies FeedMessage);
+    }
   };
   const watch = service.watchStatus(send);
   feed.postMessage({ type: "feed", seq, items: watch.snapshot } satisfies FeedMessage);
