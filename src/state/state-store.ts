@@ -41,7 +41,7 @@ export class StateStore {
   readonly containers = new Map<string, ContainerRecord>();
   #flush: HostBatcher<string, boolean>;
   #syncer: FileSystemSyncer;
-  #files = new RecordWriter();
+  #writer = new RecordWriter();
   /** Container ids by sandbox, so that a sandbox's containers are found without a scan. */
   #bySandbox = new Map<string, Set<string>>();
   #listeners = new Set<(change: RecordChange) => void>();
@@ -55,10 +55,10 @@ export class StateStore {
     }, { concurrency: 1, windowMs: 10, maxBatch: 100_000 });
   }
 
-  /** Ends the helper process that makes writes durable (see `FileSystemSyncer`). */
+  /** Ends the helper process that makes writes durable (see `FileSystemSyncer`) and the record writer's thread. */
   close(): void {
     this.#syncer.close();
-    this.#files.close();
+    this.#writer.close();
   }
 
   /**
@@ -69,7 +69,7 @@ export class StateStore {
    * allocates nothing on disk (see `RecordFiles`), on a thread of its own (see `RecordWriter`).
    */
   async #writeDurably(path: string, value: unknown): Promise<void> {
-    await this.#files.write(path, `${JSON.stringify(value)}\n`);
+    await this.#writer.write(path, `${JSON.stringify(value)}\n`);
     await this.#flush.run(this.root);
   }
 
@@ -162,15 +162,15 @@ export class StateStore {
 
   /** Deletes a container's directory; refuses while anything is still mounted under it. */
   async removeContainer(record: ContainerRecord): Promise<void> {
-    this.#files.forget(join(record.dir, containerFile));
+    this.#writer.forget(join(record.dir, containerFile));
     await this.#removeDir(record.dir);
     this.#unindex(record);
   }
 
   /** Deletes a sandbox's directory and every container record in it. */
   async removeSandbox(record: SandboxRecord): Promise<void> {
-    this.#files.forget(join(record.dir, sandboxFile));
-    for (const container of this.containersOf(record.id)) this.#files.forget(join(container.dir, containerFile));
+    this.#writer.forget(join(record.dir, sandboxFile));
+    for (const container of this.containersOf(record.id)) this.#writer.forget(join(container.dir, containerFile));
     await this.#removeDir(record.dir);
     for (const container of this.containersOf(record.id)) this.#unindex(container);
     this.#bySandbox.delete(record.id);
