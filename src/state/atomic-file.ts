@@ -50,7 +50,8 @@ export async function writeJsonAtomic(path: string, value: unknown, options: { d
   }
 }
 
-function writeFailed(path: string, error: unknown): CodedError {
+/** A failed write of `path` as a {@link CodedError}: the system's code (`ENOSPC`), a message that names the file. */
+export function writeFailed(path: string, error: unknown): CodedError {
   const code = (error as { code?: unknown }).code;
   return new CodedError(typeof code === "string" ? code : "INTERNAL", `Cannot write ${path}: ${(error as Error).message}`, {
     cause: error,

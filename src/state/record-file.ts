@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, ftruncateSync, linkSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { CodedError } from "../actor-system/errors.ts";
+import { writeFailed } from "./atomic-file.ts";
 
 /**
  * Rewrites small files (the records) so that a reader, or a crash, sees the old content or the new,
@@ -22,7 +22,7 @@ import { CodedError } from "../actor-system/errors.ts";
  * The calls are synchronous: each is a few microseconds of page-cache work (nothing waits for the
  * disk: durability comes from the caller's `syncfs`, see `StateStore`), cheaper than one round trip
  * through the thread pool. A failed write (a full disk) leaves the live file as it was and no
- * temporary name behind, and throws a {@link CodedError} with the system's code that names the file.
+ * temporary name behind, and throws a `CodedError` (`writeFailed`) with the system's code that names the file.
  *
  * What it gives up: a reader that keeps a record open across two writes of it may see the second
  * one being written into the inode it holds (with a temporary file it would keep its old copy).
@@ -105,12 +105,4 @@ function fill(path: string, text: string, dir: string): void {
   } finally {
     closeSync(fd);
   }
-}
-
-function writeFailed(path: string, error: unknown): CodedError {
-  const code = (error as { code?: unknown }).code;
-  return new CodedError(typeof code === "string" ? code : "INTERNAL", `Cannot write ${path}: ${(error as Error).message}`, {
-    cause: error,
-    details: { path },
-  });
 }
