@@ -165,8 +165,8 @@ sub spawn {
     my ($stage, $error) = split(/ /, $report, 2);
     return say_line("failed $seq $stage " . ($error // ""));
   }
-  (my $cgroup = $procs) =~ s{/cgroup\.procs$}{};
-  $live{$pid} = [$exit_file, $procs eq "" ? "" : $cgroup];
+  (my $cgroup = $procs) =~ s{/cgroup\.procs$}{};    # "" without a cgroup
+  $live{$pid} = [$exit_file, $cgroup];
   say_line("started $seq $pid");
 }
 
