@@ -5,15 +5,16 @@
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { execa } from "execa";
+import { testName, testTempPrefix } from "../support/test-run.ts";
 
 /** A fresh directory under /tmp for one test, already realpath-ed (/tmp is not a symlink here). */
 export async function makeTempDir(label: string): Promise<string> {
-  return await mkdtemp(`/tmp/pvtest-${label}-`);
+  return await mkdtemp(testTempPrefix(label));
 }
 
 /** A network namespace name no other test (or daemon) uses. */
 export function testNetnsName(): string {
-  return `pvtest-${randomBytes(6).toString("hex")}`;
+  return testName(randomBytes(6).toString("hex"));
 }
 
 /** Mount points (decoded) on `dir` or under it, deepest first, straight from the kernel. */

@@ -5,6 +5,7 @@ import { mountsUnder } from "../../src/host/mountinfo.ts";
 import { listNetns, netnsDir, netnsPath, validateNetnsName } from "../../src/host/netns.ts";
 import { createNetns } from "../../src/host/netns-create.ts";
 import { removeNetns, removeNetnsBatch } from "../../src/host/netns-remove.ts";
+import { testNamePrefix } from "../support/test-run.ts";
 import { mountPointsUnder, removeTestNetns, testNetnsName } from "./host-fixtures.ts";
 
 /** Every name a test used; afterEach detaches and deletes whatever is left of them. */
@@ -28,7 +29,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  expect(await listNetns("pvtest-")).toEqual([]);
+  expect(await listNetns(testNamePrefix)).toEqual([]);
 });
 
 describe("validateNetnsName()", () => {
@@ -127,7 +128,7 @@ describe("removeNetnsBatch()", () => {
     expect(result.absent).toEqual([never]);
     expect(result.failed).toEqual([]);
     for (const name of created) expect(await exists(`${netnsDir}/${name}`)).toBe(false);
-    expect(await mountsUnder(netnsDir).then((mounts) => mounts.filter((m) => m.mountPoint.includes("/pvtest-")))).toEqual([]);
+    expect(await mountsUnder(netnsDir).then((mounts) => mounts.filter((m) => m.mountPoint.includes(`/${testNamePrefix}`)))).toEqual([]);
   });
 
   test("removeNetnsBatch() throws a TypeError for one bad name and removes nothing", async () => {

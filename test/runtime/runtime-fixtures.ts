@@ -7,16 +7,17 @@ import { dirname, join } from "node:path";
 import { execa } from "execa";
 import { customAlphabet } from "nanoid";
 import { expect, vi } from "vitest";
+import { testName, testTempPrefix } from "../support/test-run.ts";
 
 const shortId = customAlphabet("abcdefghijklmnopqrstuvwxyz0123456789", 10);
 
 /** A top-level cgroup name no other test (or daemon) uses. */
 export function testCgroupPrefix(): string {
-  return `pvtest-${shortId()}`;
+  return testName(shortId());
 }
 
 export function makeTempDir(label: string): Promise<string> {
-  return mkdtemp(`/tmp/pvtest-${label}-`);
+  return mkdtemp(testTempPrefix(label));
 }
 
 export function removeTempDir(dir: string): Promise<void> {

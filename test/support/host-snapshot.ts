@@ -1,28 +1,45 @@
+import { createHash } from "node:crypto";
 import { readdir } from "node:fs/promises";
-import { listCgroups } from "../../src/host/cgroup.ts";
+import { findCgroup2Mount, listCgroups } from "../../src/host/cgroup.ts";
 import { readMountinfo } from "../../src/host/mountinfo.ts";
 import { listNetns } from "../../src/host/netns.ts";
 
-/** What the suite could have made: netns, cgroups and mounts under its names, and our zombies. */
+/** What one test run could have made: netns, cgroups and mounts under its names. */
 export interface HostSnapshot {
   netns: string[];
   cgroups: string[];
   mounts: string[];
 }
 
-export async function snapshotHost(): Promise<HostSnapshot> {
-  const netns = [...(await listNetns("pv-")), ...(await listNetns("pvtest-"))];
-  const cgroups = [...(await listCgroups("podvisor-")), ...(await listCgroups("pvtest-"))];
-  const mounts = (await readMountinfo()).map((mount) => mount.mountPoint).filter((point) => /\/(pvtest|podvisor)/.test(point));
+/** A run's names: the prefix of what its tests make themselves, its folder, and its daemons' roots. */
+export interface RunNames {
+  /** `pvtest-<run>-`: the tests' own netns and cgroups. */
+  prefix: string;
+  /** The run's folder: every root and temporary folder of the run lies in it. */
+  dir: string;
+  /** Every daemon root the run made (each a direct child of `dir`). */
+  roots: Iterable<string>;
+}
+
+/** The tag a daemon derives from its root, in its netns (`pv-<tag>-`) and cgroup (`podvisor-<tag>`) names. */
+export function rootTag(root: string): string {
+  return createHash("sha256").update(root).digest("hex").slice(0, 8);
+}
+
+/** What of the run's is on the host now: nothing another run (or a real daemon) made is counted. */
+export async function snapshotRun(names: RunNames): Promise<HostSnapshot> {
+  const tags = [...names.roots].map(rootTag);
+  const netnsPrefixes = [names.prefix, ...tags.map((tag) => `pv-${tag}-`)];
+  const cgroupPrefixes = [names.prefix, ...tags.map((tag) => `podvisor-${tag}`)];
+  const ours = (prefixes: string[]) => (name: string) => prefixes.some((prefix) => name.startsWith(prefix));
+  const netns = (await listNetns("")).filter(ours(netnsPrefixes));
+  const topCgroups = (await readdir(await findCgroup2Mount(), { withFileTypes: true }))
+    .filter((entry) => entry.isDirectory() && ours(cgroupPrefixes)(entry.name))
+    .map((entry) => entry.name);
+  const cgroups = (await Promise.all(topCgroups.map((name) => listCgroups(name)))).flat().filter(ours(cgroupPrefixes));
+  const netnsMounts = netns.map((name) => `/run/netns/${name}`);
+  const mounts = (await readMountinfo())
+    .map((mount) => mount.mountPoint)
+    .filter((point) => point.startsWith(`${names.dir}/`) || netnsMounts.includes(point));
   return { netns, cgroups, mounts };
-}
-
-/** What is in `after` and was not in `before`. */
-export function newSince(before: HostSnapshot, after: HostSnapshot): HostSnapshot {
-  const fresh = (key: keyof HostSnapshot) => after[key].filter((item) => !before[key].includes(item));
-  return { netns: fresh("netns"), cgroups: fresh("cgroups"), mounts: fresh("mounts") };
-}
-
-export async function listTmpRoots(): Promise<string[]> {
-  return (await readdir("/tmp")).filter((name) => name.startsWith("pvtest-"));
 }
