@@ -3,8 +3,8 @@
  * check, then the socket API; the metrics endpoint; the periodic leak check; and the shutdown on
  * SIGTERM/SIGINT (every sandbox stopped in parallel, unless `liveRestore` leaves the workloads running).
  */
-import { Supervisor } from "../actors/supervisor/supervisor.ts";
-import type { SupervisorOptions } from "../actors/supervisor/supervisor.ts";
+import { Supervisor } from "../supervisor/supervisor.ts";
+import type { SupervisorOptions } from "../supervisor/supervisor.ts";
 import { startApiThread } from "../src/api/api-thread.ts";
 import type { SocketServerOptions } from "../src/api/socket-server.ts";
 import { getLogger } from "../src/log/logger.ts";

@@ -1,4 +1,4 @@
-import type { Supervisor } from "../actors/supervisor/supervisor.ts";
+import type { Supervisor } from "../supervisor/supervisor.ts";
 import { getLogger } from "../src/log/logger.ts";
 
 const log = getLogger("daemon");

@@ -1,6 +1,6 @@
 import type { ActorContext, Behavior, MessageContext, SpawnSpec } from "./behavior.ts";
 import type { AskEnvelope, Envelope } from "./envelope.ts";
-import { ActorNotFoundError } from "./errors.ts";
+import { ActorNotFoundError } from "../errors/coded-error.ts";
 
 type Job = () => Promise<void>;
 type Delivery = Extract<Envelope, { k: "tell" | "ask" }>;

@@ -3,11 +3,11 @@ import { nanoid } from "nanoid";
 import { getLogger, getTransientLogger } from "../log/logger.ts";
 import { ActorCell } from "./actor-cell.ts";
 import type { ActorContext, Behavior, BehaviorRef, SpawnSpec } from "./behavior.ts";
-import { systemClock } from "./clock.ts";
+import { systemClock } from "../async/clock.ts";
 import type { AskEnvelope, Envelope, ReplyEnvelope, ThreadSerial } from "./envelope.ts";
 import { mainThread } from "./envelope.ts";
-import { ActorNotFoundError, CodedError, fromErrorData, toErrorData } from "./errors.ts";
-import type { ErrorData } from "./errors.ts";
+import { ActorNotFoundError, CodedError, fromErrorData, toErrorData } from "../errors/coded-error.ts";
+import type { ErrorData } from "../errors/coded-error.ts";
 import { Outbox } from "./outbox.ts";
 import { PendingAsks } from "./pending-asks.ts";
 

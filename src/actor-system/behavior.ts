@@ -1,5 +1,5 @@
 import type { Logger } from "tslog";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../async/clock.ts";
 
 /**
  * Where a behaviour lives: a module URL and the name it is exported under. Behaviours are loaded

@@ -1,5 +1,5 @@
-import type { ErrorData } from "./errors.ts";
-import { toErrorData } from "./errors.ts";
+import type { ErrorData } from "../errors/coded-error.ts";
+import { toErrorData } from "../errors/coded-error.ts";
 
 /** One actor's answer to a broadcast: acknowledged, failed (with its error as data), or missed. */
 export type BroadcastOutcome<T = unknown> =

@@ -1,6 +1,6 @@
 import * as Comlink from "comlink/dist/esm/comlink.mjs";
-import { CodedError, fromErrorData, toErrorData } from "./errors.ts";
-import type { ErrorData } from "./errors.ts";
+import { CodedError, fromErrorData, toErrorData } from "../errors/coded-error.ts";
+import type { ErrorData } from "../errors/coded-error.ts";
 
 export { Comlink };
 export { default as nodeEndpoint } from "comlink/dist/esm/node-adapter.mjs";

@@ -1,4 +1,4 @@
-import type { ErrorData } from "./errors.ts";
+import type { ErrorData } from "../errors/coded-error.ts";
 import type { SpawnSpec } from "./behavior.ts";
 
 /** The thread a message came from or a reply goes to: 0 is the main thread, else a worker's serial. */

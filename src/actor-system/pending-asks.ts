@@ -1,5 +1,5 @@
-import type { Clock, TimerHandle } from "./clock.ts";
-import { DeadlineExceededError } from "./errors.ts";
+import type { Clock, TimerHandle } from "../async/clock.ts";
+import { DeadlineExceededError } from "../errors/coded-error.ts";
 
 /** Timers cannot wait longer than this (2^31 - 1 ms); a later deadline is treated as none. */
 const maxTimerMs = 2 ** 31 - 1;

@@ -2,11 +2,11 @@ import { MessageChannel, Worker } from "node:worker_threads";
 import type { Remote } from "comlink";
 import { getLogger } from "../log/logger.ts";
 import { Comlink, nodeEndpoint } from "./comlink-errors.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../async/clock.ts";
 import type { Envelope } from "./envelope.ts";
 import { Outbox } from "./outbox.ts";
-import { withDeadline } from "./race.ts";
-import { timeoutSignal } from "./timeout-signal.ts";
+import { withDeadline } from "../async/race.ts";
+import { timeoutSignal } from "../async/timeout-signal.ts";
 import { workerReady } from "./worker-protocol.ts";
 import type { WorkerControl, WorkerInit } from "./worker-protocol.ts";
 

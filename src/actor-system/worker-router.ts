@@ -1,7 +1,7 @@
 import type { SpawnSpec } from "./behavior.ts";
 import { mainThread } from "./envelope.ts";
 import type { AskEnvelope, Envelope, ReplyEnvelope } from "./envelope.ts";
-import { ActorNotFoundError, toErrorData } from "./errors.ts";
+import { ActorNotFoundError, toErrorData } from "../errors/coded-error.ts";
 import type { WorkerHandle } from "./worker-handle.ts";
 
 /**

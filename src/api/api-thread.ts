@@ -17,8 +17,8 @@
 import { MessageChannel, Worker } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
 import { Comlink, nodeEndpoint } from "../actor-system/comlink-errors.ts";
-import { toErrorData } from "../actor-system/errors.ts";
-import type { ErrorData } from "../actor-system/errors.ts";
+import { toErrorData } from "../errors/coded-error.ts";
+import type { ErrorData } from "../errors/coded-error.ts";
 import { getLogger } from "../log/logger.ts";
 import type { StatusChange } from "./api-types.ts";
 import type { PodService } from "./pod-service.ts";

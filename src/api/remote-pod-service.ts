@@ -1,4 +1,4 @@
-import { fromErrorData } from "../actor-system/errors.ts";
+import { fromErrorData } from "../errors/coded-error.ts";
 import type { BridgedMethod, ServiceBridge } from "./api-thread.ts";
 import type { HostCheckReport, SandboxStopResult } from "./api-types.ts";
 import type { BatchStopOptions, PodService, StopRequestOptions } from "./pod-service.ts";

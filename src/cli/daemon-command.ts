@@ -68,8 +68,8 @@ export function addDaemonCommand(program: Command): void {
         throw new RangeError(`Cannot start the daemon: --stop-strategy must be parallel or sequential, got "${flags.stopStrategy}"`);
       }
       const socketGroupId = flags.socketGroup === undefined ? undefined : await groupId(flags.socketGroup);
-      // The daemon composes the supervisor (in actors/), so it is loaded by URL, not imported by src/.
-      const { startDaemon } = await import(new URL("../../daemon/daemon.ts", import.meta.url).href) as typeof import("../../daemon/daemon.ts");
+      // Loaded on demand, so that the client commands never load the supervisor and its workers.
+      const { startDaemon } = await import("../../daemon/daemon.ts");
       const daemon = await startDaemon({
         root: flags.root,
         path: flags.socket,

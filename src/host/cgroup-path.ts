@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { CodedError } from "../actor-system/errors.ts";
+import { CodedError } from "../errors/coded-error.ts";
 
 /** A segment of a cgroup path: a plain name, never `.` or `..`, never the root. */
 const segmentPattern = /^[\w@:+.-]{1,255}$/;

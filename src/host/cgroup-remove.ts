@@ -1,6 +1,6 @@
 import { rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { CodedError, DeadlineExceededError } from "../actor-system/errors.ts";
+import { CodedError, DeadlineExceededError } from "../errors/coded-error.ts";
 import { getLogger } from "../log/logger.ts";
 import { killCgroup } from "./cgroup.ts";
 import { descendants, isNotFound } from "./cgroup-fs.ts";

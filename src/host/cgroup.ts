@@ -7,7 +7,7 @@
 import { constants } from "node:fs";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { CodedError } from "../actor-system/errors.ts";
+import { CodedError } from "../errors/coded-error.ts";
 import { getLogger } from "../log/logger.ts";
 import { descendants, isNotFound, readPopulated, subdirectories } from "./cgroup-fs.ts";
 import { findCgroup2Mount, normalizeCgroupPath, resolveCgroupPath } from "./cgroup-path.ts";

@@ -3,7 +3,7 @@
  * a failure turned into a {@link HostCommandError} that says what could not be done.
  */
 import { execa } from "execa";
-import { CodedError } from "../actor-system/errors.ts";
+import { CodedError } from "../errors/coded-error.ts";
 
 /** What a host command reported, whether or not it succeeded. */
 export interface HostCommandResult {

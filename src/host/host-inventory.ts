@@ -5,8 +5,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { toErrorData } from "../actor-system/errors.ts";
-import type { ErrorData } from "../actor-system/errors.ts";
+import { toErrorData } from "../errors/coded-error.ts";
+import type { ErrorData } from "../errors/coded-error.ts";
 import { listCgroups } from "./cgroup.ts";
 import { isNotFound } from "./cgroup-fs.ts";
 import { findCgroup2Mount } from "./cgroup-path.ts";

@@ -5,7 +5,7 @@
  * `ip netns add` + `ip -n <name> link set lo up` (and `ip -n` copies the whole mount table).
  */
 import { mkdir, open, realpath } from "node:fs/promises";
-import { CodedError } from "../actor-system/errors.ts";
+import { CodedError } from "../errors/coded-error.ts";
 import { getLogger } from "../log/logger.ts";
 import { runHostCommand } from "./host-command.ts";
 import { isMounted, readMountinfo } from "./mountinfo.ts";

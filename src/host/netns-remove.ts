@@ -6,7 +6,7 @@
  */
 import { readdir } from "node:fs/promises";
 import type { Dirent } from "node:fs";
-import { CodedError } from "../actor-system/errors.ts";
+import { CodedError } from "../errors/coded-error.ts";
 import { getLogger } from "../log/logger.ts";
 import { HostCommandError, runHostCommand } from "./host-command.ts";
 import { netnsDir, validateNetnsName } from "./netns.ts";

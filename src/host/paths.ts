@@ -4,7 +4,7 @@
  */
 import { lstatSync, readlinkSync, realpathSync } from "node:fs";
 import path from "node:path";
-import { CodedError } from "../actor-system/errors.ts";
+import { CodedError } from "../errors/coded-error.ts";
 
 /** The most symbolic links one resolution follows, as the kernel does (`MAXSYMLINKS`). */
 const maxSymlinks = 40;

@@ -4,7 +4,7 @@
  * Many rootfs at once are unmounted with `unmountMany` (./unmount.ts).
  */
 import { mkdir, realpath, stat } from "node:fs/promises";
-import { CodedError } from "../actor-system/errors.ts";
+import { CodedError } from "../errors/coded-error.ts";
 import { getLogger } from "../log/logger.ts";
 import { runHostCommand } from "./host-command.ts";
 import { isMounted } from "./mountinfo.ts";

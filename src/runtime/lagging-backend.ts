@@ -1,5 +1,5 @@
-import type { Clock, TimerHandle } from "../actor-system/clock.ts";
-import { systemClock } from "../actor-system/clock.ts";
+import type { Clock, TimerHandle } from "../async/clock.ts";
+import { systemClock } from "../async/clock.ts";
 import type { AdoptionRecord, ContainerSpec, ContainerState, RuntimeBackend, StartResult } from "./runtime-backend.ts";
 import type { WaitForStoppedOptions } from "./runtime-backend.ts";
 import * as errors from "./runtime-errors.ts";

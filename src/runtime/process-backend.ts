@@ -1,6 +1,6 @@
 import { mkdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { CodedError } from "../actor-system/errors.ts";
+import { CodedError } from "../errors/coded-error.ts";
 import { cgroupPids, createCgroup, isPopulated, killCgroup } from "../host/cgroup.ts";
 import { removeCgroup } from "../host/cgroup-remove.ts";
 import { resolveCgroupPath } from "../host/cgroup-path.ts";

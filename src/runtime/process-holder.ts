@@ -21,7 +21,7 @@ import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import type { ResultPromise } from "execa";
-import { CodedError } from "../actor-system/errors.ts";
+import { CodedError } from "../errors/coded-error.ts";
 import { getLogger } from "../log/logger.ts";
 
 const log = getLogger("runtime:holder");

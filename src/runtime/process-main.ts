@@ -1,5 +1,5 @@
 import { appendFile } from "node:fs/promises";
-import { CodedError } from "../actor-system/errors.ts";
+import { CodedError } from "../errors/coded-error.ts";
 import { getLogger } from "../log/logger.ts";
 import { AdoptedProcess, signalCgroupMember } from "./process-adopted.ts";
 import * as group from "./process-group.ts";

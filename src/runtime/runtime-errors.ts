@@ -3,7 +3,7 @@
  * `FAILED_PRECONDITION`, `START_FAILED`, `NOT_IMPLEMENTED`, and `DEADLINE_EXCEEDED` for a wait whose
  * deadline passed before the backend reported the container stopped.
  */
-import { CodedError, DeadlineExceededError } from "../actor-system/errors.ts";
+import { CodedError, DeadlineExceededError } from "../errors/coded-error.ts";
 
 export function containerNotFound(id: string, backend: string): CodedError {
   return new CodedError("NOT_FOUND", `Cannot find container "${id}": unknown to the ${backend} runtime`, {

@@ -1,7 +1,7 @@
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { nanoid } from "nanoid";
-import { CodedError } from "../actor-system/errors.ts";
+import { CodedError } from "../errors/coded-error.ts";
 
 /**
  * Writes `value` as JSON so that a reader (or a crash) sees either the old file or the new one,

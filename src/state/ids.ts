@@ -1,5 +1,5 @@
 import { customAlphabet } from "nanoid";
-import { CodedError } from "../actor-system/errors.ts";
+import { CodedError } from "../errors/coded-error.ts";
 
 /** Ids are 20 lowercase letters and digits: safe in paths, netns and cgroup names. */
 export const newId = customAlphabet("0123456789abcdefghijklmnopqrstuvwxyz", 20);

@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { CodedError } from "../actor-system/errors.ts";
+import { CodedError } from "../errors/coded-error.ts";
 
 /** A request to the writer's thread: a record's new text, or to forget a record being deleted. */
 export type WriterRequest = { op: "write"; id: number; path: string; text: string } | { op: "forget"; id: number; path: string };

@@ -2,7 +2,7 @@ import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { mountsUnder } from "../host/mountinfo.ts";
 import { resolveInsideRoot } from "../host/paths.ts";
-import { CodedError } from "../actor-system/errors.ts";
+import { CodedError } from "../errors/coded-error.ts";
 import { HostBatcher } from "../host/host-batcher.ts";
 import { writeJsonAtomic } from "./atomic-file.ts";
 import { FileSystemSyncer } from "./file-system-syncer.ts";

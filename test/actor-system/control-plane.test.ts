@@ -1,6 +1,6 @@
 import { expect, test } from "vitest";
-import { systemClock } from "../../src/actor-system/clock.ts";
-import { CodedError } from "../../src/actor-system/errors.ts";
+import { systemClock } from "../../src/async/clock.ts";
+import { CodedError } from "../../src/errors/coded-error.ts";
 import { WorkerHandle } from "../../src/actor-system/worker-handle.ts";
 
 test("a control call that fails on the worker rejects on the main thread with a coded error", async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, test } from "vitest";
-import { Supervisor } from "../../actors/supervisor/supervisor.ts";
+import { Supervisor } from "../../supervisor/supervisor.ts";
 import { findHostLeftovers } from "../../src/host/leftovers.ts";
 import { commandFor, runtimes } from "../support/runtimes.ts";
 import type { Runtime } from "../support/runtimes.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, test, vi } from "vitest";
-import { ManualClock } from "../../src/actor-system/clock.ts";
+import { ManualClock } from "../../src/async/clock.ts";
 import { LaggingBackend } from "../../src/runtime/lagging-backend.ts";
 import { ProcessBackend } from "../../src/runtime/process-backend.ts";
 import { useRuntimeHarness } from "./runtime-harness.ts";

@@ -3,8 +3,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
-import { Supervisor } from "../../actors/supervisor/supervisor.ts";
-import type { SupervisorOptions } from "../../actors/supervisor/supervisor.ts";
+import { Supervisor } from "../../supervisor/supervisor.ts";
+import type { SupervisorOptions } from "../../supervisor/supervisor.ts";
 import { findHostLeftovers } from "../../src/host/leftovers.ts";
 import type { HostLeftovers } from "../../src/host/leftovers.ts";
 

@@ -3,8 +3,8 @@ import type { SandboxStopResult } from "../../src/api/api-types.ts";
 import type { BatchStopOptions } from "../../src/api/pod-service.ts";
 import { getLogger } from "../../src/log/logger.ts";
 import type { SandboxRecord } from "../../src/state/records.ts";
-import type { SupervisorContext } from "./context.ts";
-import { resolveDeadline } from "./context.ts";
+import type { SupervisorContext } from "../context.ts";
+import { resolveDeadline } from "../context.ts";
 import { validateId } from "../../src/state/ids.ts";
 import { startStops } from "./stop-run.ts";
 

@@ -3,12 +3,12 @@
  * it is the only code that touches container processes (see DESIGN.md, "Subprocesses belong on
  * the main thread").
  */
-import type { ActorSystem, MainThreadService } from "../../src/actor-system/index.ts";
-import { getLogger } from "../../src/log/logger.ts";
-import { raceSignals } from "../../src/actor-system/race.ts";
-import type { ContainerState, RuntimeBackend } from "../../src/runtime/runtime-backend.ts";
-import type { ContainerMessage, RuntimeRequest, WaitStoppedResult } from "../protocol.ts";
-import type { StopDeadlines } from "./stop-deadlines.ts";
+import type { ActorSystem, MainThreadService } from "../src/actor-system/index.ts";
+import { getLogger } from "../src/log/logger.ts";
+import { raceSignals } from "../src/async/race.ts";
+import type { ContainerState, RuntimeBackend } from "../src/runtime/runtime-backend.ts";
+import type { ContainerMessage, RuntimeRequest, WaitStoppedResult } from "../actors/protocol.ts";
+import type { StopDeadlines } from "./stop/stop-deadlines.ts";
 
 const log = getLogger("supervisor:runtime");
 

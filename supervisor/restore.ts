@@ -5,10 +5,10 @@
  * its exit status unknown — never left "running"; a created one in a ready sandbox is created again,
  * so it can still be started. Exit codes already on record are never touched.
  */
-import { Limiter } from "../../src/host/host-batcher.ts";
-import { getLogger } from "../../src/log/logger.ts";
-import type { ContainerRecord } from "../../src/state/records.ts";
-import { exitFields } from "../container.ts";
+import { Limiter } from "../src/host/host-batcher.ts";
+import { getLogger } from "../src/log/logger.ts";
+import type { ContainerRecord } from "../src/state/records.ts";
+import { exitFields } from "../actors/container.ts";
 import { containerSpec } from "./container-spec.ts";
 import type { SupervisorContext } from "./context.ts";
 

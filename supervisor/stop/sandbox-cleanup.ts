@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CodedError } from "../../src/actor-system/index.ts";
 import type { SandboxRecord, StopPhase } from "../../src/state/records.ts";
-import type { SupervisorContext } from "./context.ts";
+import type { SupervisorContext } from "../context.ts";
 import { stopStepFailed } from "./stop-incomplete-error.ts";
 
 /** Done; skipped, and why (recorded, never faked); or done as far as it could, with a warning. */

@@ -1,6 +1,6 @@
-import type { ContainerRecord, SandboxRecord } from "../../src/state/records.ts";
+import type { ContainerRecord, SandboxRecord } from "../src/state/records.ts";
 import type { SupervisorContext } from "./context.ts";
-import { containerNotFound, sandboxNotFound, validateId } from "../../src/state/ids.ts";
+import { containerNotFound, sandboxNotFound, validateId } from "../src/state/ids.ts";
 
 /** The record of a sandbox, or a NOT_FOUND error; a malformed id is a TypeError. */
 export function findSandbox(context: SupervisorContext, id: unknown): SandboxRecord {

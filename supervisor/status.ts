@@ -2,8 +2,8 @@
  * Status and list of sandboxes and containers. They read the main thread's copy of the records
  * only: they never wait behind a stop, and never hop to a worker.
  */
-import type { ContainerStatus, PodSandboxStatus } from "../../src/api/api-types.ts";
-import type { ContainerRecord, ContainerState, SandboxRecord, SandboxState } from "../../src/state/records.ts";
+import type { ContainerStatus, PodSandboxStatus } from "../src/api/api-types.ts";
+import type { ContainerRecord, ContainerState, SandboxRecord, SandboxState } from "../src/state/records.ts";
 import type { SupervisorContext } from "./context.ts";
 import { findContainer, findSandbox } from "./lookup.ts";
 

@@ -1,6 +1,6 @@
 import { dirname, join, relative } from "node:path";
-import type { HostKindReport, HostLeak, HostObjectKind } from "../../src/api/api-types.ts";
-import type { CgroupProcess, HostInventory } from "../../src/host/host-inventory.ts";
+import type { HostKindReport, HostLeak, HostObjectKind } from "../src/api/api-types.ts";
+import type { CgroupProcess, HostInventory } from "../src/host/host-inventory.ts";
 import type { Ownership } from "./leak-ownership.ts";
 
 /** What a repair is to do, kind by kind, in the order it does it. */

@@ -1,5 +1,5 @@
 import { constants } from "node:os";
-import type { ContainerConfig, SandboxConfig } from "../../src/state/records.ts";
+import type { ContainerConfig, SandboxConfig } from "../src/state/records.ts";
 
 const maxNameLength = 253;
 const maxCommandArgs = 4_096;

@@ -11,9 +11,9 @@
  * (unmounts, netns and cgroup removal) are idempotent and are simply redone; "stopped" is durable.
  */
 import { getLogger } from "../../src/log/logger.ts";
-import type { SupervisorContext } from "./context.ts";
-import { stopPodSandboxes } from "./stop-all.ts";
-import type { StopAllResult } from "./stop-all.ts";
+import type { SupervisorContext } from "../context.ts";
+import { stopPodSandboxes } from "./stop-batch.ts";
+import type { StopAllResult } from "./stop-batch.ts";
 
 const log = getLogger("supervisor:resume");
 

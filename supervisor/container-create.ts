@@ -1,12 +1,12 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { CodedError } from "../../src/actor-system/index.ts";
-import { mountRootfs, unmountRootfs } from "../../src/host/rootfs.ts";
-import type { ContainerRecord } from "../../src/state/records.ts";
-import type { SandboxMessage } from "../protocol.ts";
+import { CodedError } from "../src/actor-system/index.ts";
+import { mountRootfs, unmountRootfs } from "../src/host/rootfs.ts";
+import type { ContainerRecord } from "../src/state/records.ts";
+import type { SandboxMessage } from "../actors/protocol.ts";
 import { containerSpec } from "./container-spec.ts";
 import type { SupervisorContext } from "./context.ts";
-import { newId } from "../../src/state/ids.ts";
+import { newId } from "../src/state/ids.ts";
 import { inFlightOf } from "./in-flight.ts";
 import { findSandbox } from "./lookup.ts";
 import { normalizeContainerConfig } from "./validate.ts";

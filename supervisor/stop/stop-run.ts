@@ -2,7 +2,7 @@ import { getLogger } from "../../src/log/logger.ts";
 import type { ContainerRecord, SandboxRecord, StopPhase } from "../../src/state/records.ts";
 import { killGraceFor, stopContainers } from "./containers-stop.ts";
 import type { ContainersStopped } from "./containers-stop.ts";
-import type { StopOptions, StopOutcome, SupervisorContext } from "./context.ts";
+import type { StopOptions, StopOutcome, SupervisorContext } from "../context.ts";
 import { cleanupSandboxHost } from "./sandbox-cleanup.ts";
 import { StopIncompleteError, stopStepFailed } from "./stop-incomplete-error.ts";
 

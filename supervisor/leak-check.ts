@@ -27,9 +27,9 @@
  * Another daemon on the same host has another root and so another tag: nothing of it is named
  * under this daemon's names, and mounts are looked for only below this root's `sandboxes/`.
  */
-import type { HostCheckReport, HostKindReport, HostObjectKind } from "../../src/api/api-types.ts";
-import { readHostInventory } from "../../src/host/host-inventory.ts";
-import { getLogger } from "../../src/log/logger.ts";
+import type { HostCheckReport, HostKindReport, HostObjectKind } from "../src/api/api-types.ts";
+import { readHostInventory } from "../src/host/host-inventory.ts";
+import { getLogger } from "../src/log/logger.ts";
 import type { SupervisorContext } from "./context.ts";
 import { inFlightOf } from "./in-flight.ts";
 import { findLeaks } from "./leak-find.ts";

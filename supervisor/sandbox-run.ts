@@ -1,17 +1,17 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { createCgroup } from "../../src/host/cgroup.ts";
-import { removeCgroup } from "../../src/host/cgroup-remove.ts";
-import { createNetns } from "../../src/host/netns-create.ts";
-import { removeNetns } from "../../src/host/netns-remove.ts";
-import { mountShm, unmountShm } from "../../src/host/shm.ts";
-import { getLogger } from "../../src/log/logger.ts";
-import type { SandboxRecord } from "../../src/state/records.ts";
-import { sandboxRef } from "../sandbox.ts";
+import { createCgroup } from "../src/host/cgroup.ts";
+import { removeCgroup } from "../src/host/cgroup-remove.ts";
+import { createNetns } from "../src/host/netns-create.ts";
+import { removeNetns } from "../src/host/netns-remove.ts";
+import { mountShm, unmountShm } from "../src/host/shm.ts";
+import { getLogger } from "../src/log/logger.ts";
+import type { SandboxRecord } from "../src/state/records.ts";
+import { sandboxRef } from "../actors/sandbox.ts";
 import { createContainer } from "./container-create.ts";
 import { startContainer } from "./container-start.ts";
 import type { SupervisorContext } from "./context.ts";
-import { newId } from "../../src/state/ids.ts";
+import { newId } from "../src/state/ids.ts";
 import { inFlightOf } from "./in-flight.ts";
 import { normalizeSandboxConfig } from "./validate.ts";
 

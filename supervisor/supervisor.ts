@@ -1,19 +1,19 @@
 import { createHash } from "node:crypto";
 import { mkdir, realpath, rmdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { findCgroup2Mount } from "../../src/host/cgroup.ts";
-import { ActorSystem } from "../../src/actor-system/index.ts";
-import type { ActorsLost } from "../../src/actor-system/index.ts";
-import { getLogger } from "../../src/log/logger.ts";
-import { Metrics } from "../../src/metrics/metrics.ts";
-import { ProcessBackend } from "../../src/runtime/process-backend.ts";
-import type { RuntimeBackend } from "../../src/runtime/runtime-backend.ts";
-import type { ContainerState, SandboxState } from "../../src/state/records.ts";
-import type { HostCheckReport } from "../../src/api/api-types.ts";
-import { StateStore } from "../../src/state/state-store.ts";
-import { runtimeService, stateService } from "../protocol.ts";
-import type { SandboxMessage, StateRequest } from "../protocol.ts";
-import { sandboxRef } from "../sandbox.ts";
+import { findCgroup2Mount } from "../src/host/cgroup.ts";
+import { ActorSystem } from "../src/actor-system/index.ts";
+import type { ActorsLost } from "../src/actor-system/index.ts";
+import { getLogger } from "../src/log/logger.ts";
+import { Metrics } from "../src/metrics/metrics.ts";
+import { ProcessBackend } from "../src/runtime/process-backend.ts";
+import type { RuntimeBackend } from "../src/runtime/runtime-backend.ts";
+import type { ContainerState, SandboxState } from "../src/state/records.ts";
+import type { HostCheckReport } from "../src/api/api-types.ts";
+import { StateStore } from "../src/state/state-store.ts";
+import { runtimeService, stateService } from "../actors/protocol.ts";
+import type { SandboxMessage, StateRequest } from "../actors/protocol.ts";
+import { sandboxRef } from "../actors/sandbox.ts";
 import { createContainer } from "./container-create.ts";
 import { removeContainer } from "./container-remove.ts";
 import { startContainer } from "./container-start.ts";
@@ -26,14 +26,14 @@ import { restoreContainers } from "./restore.ts";
 import { createRuntimeService } from "./runtime-service.ts";
 import { removePodSandbox } from "./sandbox-remove.ts";
 import { runPodSandbox } from "./sandbox-run.ts";
-import { stopPodSandbox } from "./sandbox-stop.ts";
+import { stopPodSandbox } from "./stop/sandbox-stop.ts";
 import { containerStatus, containerView, listContainers, listPodSandbox, podSandboxStatus, sandboxStatus } from "./status.ts";
 import type { ContainerStatus, PodSandboxStatus } from "./status.ts";
-import type { StatusChange } from "../../src/api/api-types.ts";
-import { stopPodSandboxes } from "./stop-all.ts";
-import type { BatchStopOptions, StopAllResult } from "./stop-all.ts";
-import { StopDeadlines } from "./stop-deadlines.ts";
-import { resumeStops } from "./stop-resume.ts";
+import type { StatusChange } from "../src/api/api-types.ts";
+import { stopPodSandboxes } from "./stop/stop-batch.ts";
+import type { BatchStopOptions, StopAllResult } from "./stop/stop-batch.ts";
+import { StopDeadlines } from "./stop/stop-deadlines.ts";
+import { resumeStops } from "./stop/stop-resume.ts";
 
 const log = getLogger("supervisor");
 
@@ -95,7 +95,7 @@ export class Supervisor {
     const system = await ActorSystem.start({
       workers: options.workers,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
-      workerEntry: new URL("../worker.ts", import.meta.url),
+      workerEntry: new URL("../actors/worker.ts", import.meta.url),
     });
     const store = new StateStore(root);
     await store.load();

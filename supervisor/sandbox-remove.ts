@@ -1,8 +1,8 @@
-import { getLogger } from "../../src/log/logger.ts";
+import { getLogger } from "../src/log/logger.ts";
 import type { SupervisorContext } from "./context.ts";
-import { validateId } from "../../src/state/ids.ts";
-import { containerRootfsMounts, unmountContainerRootfs } from "./sandbox-cleanup.ts";
-import { stopPodSandbox } from "./sandbox-stop.ts";
+import { validateId } from "../src/state/ids.ts";
+import { containerRootfsMounts, unmountContainerRootfs } from "./stop/sandbox-cleanup.ts";
+import { stopPodSandbox } from "./stop/sandbox-stop.ts";
 
 const log = getLogger("supervisor:sandbox");
 

@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import type { ContainerSpec } from "../../src/runtime/runtime-backend.ts";
-import type { ContainerRecord, SandboxRecord } from "../../src/state/records.ts";
+import type { ContainerSpec } from "../src/runtime/runtime-backend.ts";
+import type { ContainerRecord, SandboxRecord } from "../src/state/records.ts";
 
 /**
  * What the runtime is given for a container, from its record and its sandbox's: the same at create

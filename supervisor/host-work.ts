@@ -1,7 +1,7 @@
-import { removeCgroup } from "../../src/host/cgroup-remove.ts";
-import { HostBatcher, Limiter } from "../../src/host/host-batcher.ts";
-import { removeNetnsBatch } from "../../src/host/netns-remove.ts";
-import { unmountMany } from "../../src/host/unmount.ts";
+import { removeCgroup } from "../src/host/cgroup-remove.ts";
+import { HostBatcher, Limiter } from "../src/host/host-batcher.ts";
+import { removeNetnsBatch } from "../src/host/netns-remove.ts";
+import { unmountMany } from "../src/host/unmount.ts";
 
 /**
  * The daemon's host work, one queue per kind, each with its own limit: unmounts and netns removals

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { ContainerState, SandboxState } from "../../src/state/records.ts";
+import type { ContainerState, SandboxState } from "../src/state/records.ts";
 import type { SupervisorContext } from "./context.ts";
 
 /**

@@ -1,7 +1,7 @@
-import type { ContainerRecord } from "../../src/state/records.ts";
+import type { ContainerRecord } from "../src/state/records.ts";
 import type { StopOptions, SupervisorContext } from "./context.ts";
 import { resolveDeadline } from "./context.ts";
-import { stopContainers } from "./containers-stop.ts";
+import { stopContainers } from "./stop/containers-stop.ts";
 import { findContainer } from "./lookup.ts";
 
 /** Stops one container: its stop signal, then a kill of its whole cgroup at the deadline. */

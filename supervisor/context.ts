@@ -1,12 +1,12 @@
-import type { ActorSystem } from "../../src/actor-system/index.ts";
-import type { RuntimeBackend } from "../../src/runtime/runtime-backend.ts";
-import type { StopRequestOptions } from "../../src/api/pod-service.ts";
-import type { Metrics } from "../../src/metrics/metrics.ts";
-import type { StateStore } from "../../src/state/state-store.ts";
+import type { ActorSystem } from "../src/actor-system/index.ts";
+import type { RuntimeBackend } from "../src/runtime/runtime-backend.ts";
+import type { StopRequestOptions } from "../src/api/pod-service.ts";
+import type { Metrics } from "../src/metrics/metrics.ts";
+import type { StateStore } from "../src/state/state-store.ts";
 import type { HostWork } from "./host-work.ts";
 import type { InFlightIds } from "./in-flight.ts";
 import type { HostCheckState } from "./leak-check.ts";
-import type { StopDeadlines } from "./stop-deadlines.ts";
+import type { StopDeadlines } from "./stop/stop-deadlines.ts";
 
 /** What every supervisor verb works with: one object, built once by the Supervisor. */
 export interface SupervisorContext {

@@ -1,14 +1,14 @@
 import { CodedError } from "../../src/actor-system/index.ts";
 import type { BroadcastOutcome } from "../../src/actor-system/index.ts";
-import { timeoutSignal } from "../../src/actor-system/timeout-signal.ts";
+import { timeoutSignal } from "../../src/async/timeout-signal.ts";
 import { killCgroup } from "../../src/host/cgroup.ts";
 import { waitForCgroupEmpty } from "../../src/host/cgroup-wait.ts";
 import { getLogger } from "../../src/log/logger.ts";
 import type { ContainerState } from "../../src/runtime/runtime-backend.ts";
 import type { ContainerRecord, ExitReason } from "../../src/state/records.ts";
-import { exitFields } from "../container.ts";
-import type { ContainerMessage } from "../protocol.ts";
-import type { SupervisorContext } from "./context.ts";
+import { exitFields } from "../../actors/container.ts";
+import type { ContainerMessage } from "../../actors/protocol.ts";
+import type { SupervisorContext } from "../context.ts";
 
 const log = getLogger("supervisor:stop");
 

@@ -1,8 +1,8 @@
-import { unmountRootfs } from "../../src/host/rootfs.ts";
+import { unmountRootfs } from "../src/host/rootfs.ts";
 import type { SupervisorContext } from "./context.ts";
 import { stopContainer } from "./container-stop.ts";
-import { validateId } from "../../src/state/ids.ts";
-import { CodedError } from "../../src/actor-system/index.ts";
+import { validateId } from "../src/state/ids.ts";
+import { CodedError } from "../src/actor-system/index.ts";
 
 /**
  * Removes a container (CRI `RemoveContainer`): a running one is killed first; then its rootfs is

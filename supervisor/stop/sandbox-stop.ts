@@ -1,6 +1,6 @@
 import { getLogger } from "../../src/log/logger.ts";
-import type { StopOptions, StopOutcome, SupervisorContext } from "./context.ts";
-import { resolveDeadline } from "./context.ts";
+import type { StopOptions, StopOutcome, SupervisorContext } from "../context.ts";
+import { resolveDeadline } from "../context.ts";
 import { validateId } from "../../src/state/ids.ts";
 import { startStops } from "./stop-run.ts";
 

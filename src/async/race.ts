@@ -1,5 +1,5 @@
 import type { Clock } from "./clock.ts";
-import { DeadlineExceededError } from "./errors.ts";
+import { DeadlineExceededError } from "../errors/coded-error.ts";
 
 /**
  * Settles with `promise`, or rejects with the reason of the first of `signals` to abort.

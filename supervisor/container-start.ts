@@ -1,5 +1,5 @@
-import type { ContainerRecord } from "../../src/state/records.ts";
-import type { ContainerMessage } from "../protocol.ts";
+import type { ContainerRecord } from "../src/state/records.ts";
+import type { ContainerMessage } from "../actors/protocol.ts";
 import type { SupervisorContext } from "./context.ts";
 import { inFlightOf } from "./in-flight.ts";
 import { findContainer } from "./lookup.ts";
