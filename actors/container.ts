@@ -6,7 +6,7 @@
 import type { ActorContext, Behavior } from "../src/actor-system/index.ts";
 import { CodedError } from "../src/actor-system/index.ts";
 import { unknownExitMessage } from "../src/runtime/runtime-backend.ts";
-import type { ContainerState } from "../src/runtime/runtime-backend.ts";
+import type { RuntimeState } from "../src/runtime/runtime-backend.ts";
 import type { ContainerRecord, ExitReason } from "../src/state/records.ts";
 import { runtimeService, stateService } from "./protocol.ts";
 import { stopStepFailed } from "../supervisor/stop/stop-incomplete-error.ts";
@@ -83,13 +83,13 @@ function exitNotRecorded(record: ContainerRecord, error: unknown): Error {
   return stopStepFailed(`container ${record.id}`, "container-record-write", error, { containerId: record.id, sandboxId: record.sandboxId });
 }
 
-async function finish(record: ContainerRecord, state: ContainerState, reason: ExitReason | undefined, context: ActorContext): Promise<void> {
+async function finish(record: ContainerRecord, state: RuntimeState, reason: ExitReason | undefined, context: ActorContext): Promise<void> {
   Object.assign(record, exitFields(state, reason));
   await save(record, context);
 }
 
 /** A stopped container's record fields, from the runtime's report and the stop's reason, if any. */
-export function exitFields(state: ContainerState, reason: ExitReason | undefined): Partial<ContainerRecord> {
+export function exitFields(state: RuntimeState, reason: ExitReason | undefined): Partial<ContainerRecord> {
   if (state.exitCodeUnknown === true) {
     return { state: "exited", finishedAt: state.finishedAt ?? Date.now(), reason, exitCodeUnknown: true, message: `exit status unknown: ${unknownExitMessage}` };
   }

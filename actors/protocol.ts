@@ -2,7 +2,7 @@
  * The messages between the supervisor (main thread), the sandbox and container actors (workers)
  * and the main-thread services the actors ask. Every message is a plain object keyed by `type`.
  */
-import type { ContainerState } from "../src/runtime/runtime-backend.ts";
+import type { RuntimeState } from "../src/runtime/runtime-backend.ts";
 import type { ContainerRecord } from "../src/state/records.ts";
 
 /** The service that runs, signals and reaps container processes, on the main thread. */
@@ -19,7 +19,7 @@ export type ContainerMessage =
   /** Stop signal, wait until `deadlineAt`, kill every process, wait up to `killGraceMs`. */
   | { type: "container.stop"; deadlineAt: number; killGraceMs: number }
   /** The runtime saw the container stop by itself. */
-  | { type: "container.exited"; state: ContainerState }
+  | { type: "container.exited"; state: RuntimeState }
   | { type: "container.record" };
 
 export type RuntimeRequest =
@@ -33,6 +33,6 @@ export type RuntimeRequest =
    */
   | { op: "wait-stopped"; id: string; sandboxId?: string; deadlineAt: number };
 
-export type WaitStoppedResult = { stopped: true; state: ContainerState } | { stopped: false };
+export type WaitStoppedResult = { stopped: true; state: RuntimeState } | { stopped: false };
 
 export type StateRequest = { op: "save-container"; record: ContainerRecord };

@@ -6,7 +6,7 @@
 import type { ActorSystem, MainThreadService } from "../src/actor-system/index.ts";
 import { getLogger } from "../src/log/logger.ts";
 import { raceSignals } from "../src/async/race.ts";
-import type { ContainerState, RuntimeBackend } from "../src/runtime/runtime-backend.ts";
+import type { RuntimeState, RuntimeBackend } from "../src/runtime/runtime-backend.ts";
 import type { ContainerMessage, RuntimeRequest, WaitStoppedResult } from "../actors/protocol.ts";
 import type { StopDeadlines } from "./stop/stop-deadlines.ts";
 
@@ -21,7 +21,7 @@ export interface RuntimeService {
 
 export function createRuntimeService(backend: RuntimeBackend, system: ActorSystem, deadlines: StopDeadlines): RuntimeService {
   /** One watch per running container, shared by its exit report and every wait for its stop. */
-  const watches = new Map<string, Promise<ContainerState>>();
+  const watches = new Map<string, Promise<RuntimeState>>();
   const watch = (id: string) => void watches.set(id, watchExit(backend, system, id, () => watches.delete(id)));
   const handle: MainThreadService = async (message) => {
     const request = message as RuntimeRequest;
@@ -46,7 +46,7 @@ async function waitStopped(
   backend: RuntimeBackend,
   deadlines: StopDeadlines,
   request: Extract<RuntimeRequest, { op: "wait-stopped" }>,
-  watch: Promise<ContainerState> | undefined,
+  watch: Promise<RuntimeState> | undefined,
 ): Promise<WaitStoppedResult> {
   const { signal, dispose } = deadlines.signalFor(request.sandboxId, request.deadlineAt);
   try {
@@ -61,7 +61,7 @@ async function waitStopped(
 }
 
 /** Tells the container's actor when its container stops (by itself or not), so its exit code is kept. */
-function watchExit(backend: RuntimeBackend, system: ActorSystem, id: string, done: () => void): Promise<ContainerState> {
+function watchExit(backend: RuntimeBackend, system: ActorSystem, id: string, done: () => void): Promise<RuntimeState> {
   const watch = backend.waitForStopped(id);
   watch.then(
     (state) => {

@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from "../async/clock.ts";
 import { systemClock } from "../async/clock.ts";
-import type { AdoptionRecord, ContainerSpec, ContainerState, RuntimeBackend, StartResult } from "./runtime-backend.ts";
+import type { AdoptionRecord, ContainerSpec, RuntimeState, RuntimeBackend, StartResult } from "./runtime-backend.ts";
 import type { WaitForStoppedOptions } from "./runtime-backend.ts";
 import * as errors from "./runtime-errors.ts";
 
@@ -18,8 +18,8 @@ interface Watch {
   controller: AbortController;
   timer?: TimerHandle;
   /** The stopped state, once this backend reports it. */
-  reported?: ContainerState;
-  whenReported: Promise<ContainerState>;
+  reported?: RuntimeState;
+  whenReported: Promise<RuntimeState>;
 }
 
 /**
@@ -59,7 +59,7 @@ export class LaggingBackend implements RuntimeBackend {
   async start(id: string): Promise<StartResult> {
     const started = await this.#inner.start(id);
     const controller = new AbortController();
-    let report!: (state: ContainerState) => void;
+    let report!: (state: RuntimeState) => void;
     const watch: Watch = { controller, whenReported: new Promise((resolve) => (report = resolve)) };
     this.#watches.set(id, watch);
     this.#inner.waitForStopped(id, { signal: controller.signal }).then(
@@ -84,14 +84,14 @@ export class LaggingBackend implements RuntimeBackend {
   }
 
   /** The inner state, except that "stopped" reads as "running" until this backend reports it. */
-  async state(id: string): Promise<ContainerState> {
+  async state(id: string): Promise<RuntimeState> {
     const state = await this.#inner.state(id);
     const watch = this.#watches.get(id);
     if (state.status !== "stopped" || watch === undefined || watch.reported !== undefined) return state;
     return { status: "running", pid: state.pid, startedAt: state.startedAt };
   }
 
-  async waitForStopped(id: string, options: WaitForStoppedOptions = {}): Promise<ContainerState> {
+  async waitForStopped(id: string, options: WaitForStoppedOptions = {}): Promise<RuntimeState> {
     const watch = this.#watches.get(id);
     if (watch === undefined) {
       await this.#inner.state(id); // NOT_FOUND for an unknown id
@@ -123,7 +123,7 @@ export class LaggingBackend implements RuntimeBackend {
     this.#inner.close();
   }
 
-  adopt(spec: ContainerSpec, record: AdoptionRecord): Promise<ContainerState> {
+  adopt(spec: ContainerSpec, record: AdoptionRecord): Promise<RuntimeState> {
     return this.#inner.adopt(spec, record);
   }
 }

@@ -11,7 +11,7 @@ import { AdoptedProcess } from "./process-adopted.ts";
 import { ProcessHolder, readHeldExit } from "./process-holder.ts";
 import { exitStatusPath } from "./process-wrapper.ts";
 import { MainProcess } from "./process-main.ts";
-import type { AdoptionRecord, ContainerSpec, ContainerState, RuntimeBackend, StartResult } from "./runtime-backend.ts";
+import type { AdoptionRecord, ContainerSpec, RuntimeState, RuntimeBackend, StartResult } from "./runtime-backend.ts";
 import type { WaitForStoppedOptions } from "./runtime-backend.ts";
 import * as errors from "./runtime-errors.ts";
 import { validateContainerSpec } from "./runtime-spec.ts";
@@ -115,7 +115,7 @@ export class ProcessBackend implements RuntimeBackend {
     await main.signal("SIGKILL"); // it may not have joined its cgroup yet; before it has, it has forked nothing
   }
 
-  async state(id: string): Promise<ContainerState> {
+  async state(id: string): Promise<RuntimeState> {
     const container = this.#get(id);
     const { main } = container;
     if (main === undefined) return { status: "created" };
@@ -124,7 +124,7 @@ export class ProcessBackend implements RuntimeBackend {
     return { status: "stopped", ...started, ...main.exit };
   }
 
-  async waitForStopped(id: string, options: WaitForStoppedOptions = {}): Promise<ContainerState> {
+  async waitForStopped(id: string, options: WaitForStoppedOptions = {}): Promise<RuntimeState> {
     const container = this.#get(id);
     const { main } = container;
     if (main === undefined) throw errors.failedPrecondition(`Cannot wait for container "${id}" to stop: it was never started`, id);
@@ -162,11 +162,11 @@ export class ProcessBackend implements RuntimeBackend {
    * cannot be told apart from a reused pid: it is reported stopped, its exit status unknown, and
    * whatever still runs in its group is left alone — said in the log.
    */
-  async adopt(spec: ContainerSpec, record: AdoptionRecord): Promise<ContainerState> {
+  async adopt(spec: ContainerSpec, record: AdoptionRecord): Promise<RuntimeState> {
     validateContainerSpec(spec);
     if (this.#containers.has(spec.id)) throw new CodedError("ALREADY_EXISTS", `Cannot adopt container "${spec.id}": it exists already`);
     const cgroupDir = await resolveCgroupPath(spec.cgroupPath);
-    const gone = async (): Promise<ContainerState> => {
+    const gone = async (): Promise<RuntimeState> => {
       const stopped = { status: "stopped" as const, pid: record.pid, startedAt: record.startedAt, finishedAt: Date.now() };
       const held = await readHeldExit(exitStatusPath(spec), { waitMs: 0 });
       return held === undefined ? { ...stopped, exitCodeUnknown: true } : { ...stopped, ...held };

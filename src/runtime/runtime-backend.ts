@@ -34,11 +34,11 @@ export interface ContainerSpec {
   stopSignal?: NodeJS.Signals;
 }
 
-export type ContainerStatus = "created" | "running" | "stopped";
+export type RuntimeStatus = "created" | "running" | "stopped";
 
 /** What the backend reports. Exit details are present only once it reports "stopped". */
-export interface ContainerState {
-  status: ContainerStatus;
+export interface RuntimeState {
+  status: RuntimeStatus;
   /** The main process, once started. */
   pid?: number;
   startedAt?: number;
@@ -98,13 +98,13 @@ export interface RuntimeBackend {
   /** SIGKILL to every process of the container, forked children included. Gone already is success. */
   killAll(id: string): Promise<void>;
   /** The backend's report. "stopped" means every process is gone and the exit status is known. */
-  state(id: string): Promise<ContainerState>;
+  state(id: string): Promise<RuntimeState>;
   /**
    * Resolves with the stopped state once the backend reports the container stopped: every process
    * gone AND the main process's exit status collected. The exit of the main process alone is not
    * enough. Rejects for a container that was never started.
    */
-  waitForStopped(id: string, options?: WaitForStoppedOptions): Promise<ContainerState>;
+  waitForStopped(id: string, options?: WaitForStoppedOptions): Promise<RuntimeState>;
   /** The pids of every process of the container (for the leak check and the pid inventory). */
   pids(id: string): Promise<number[]>;
   /** Forgets a created or stopped container and removes its cgroup. Unknown id is success. */
@@ -116,7 +116,7 @@ export interface RuntimeBackend {
    * went to the earlier daemon, its parent). From then on every other call works on it as on a
    * container this backend started. The process backend adopts; the lagging one delegates.
    */
-  adopt(spec: ContainerSpec, record: AdoptionRecord): Promise<ContainerState>;
+  adopt(spec: ContainerSpec, record: AdoptionRecord): Promise<RuntimeState>;
   /**
    * Releases what the backend keeps for itself (the process backend's holder process). Containers
    * still running go on running; a later call starts what is needed again.

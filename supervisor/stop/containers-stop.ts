@@ -4,7 +4,7 @@ import { timeoutSignal } from "../../src/async/timeout-signal.ts";
 import { killCgroup } from "../../src/host/cgroup.ts";
 import { waitForCgroupEmpty } from "../../src/host/cgroup-wait.ts";
 import { getLogger } from "../../src/log/logger.ts";
-import type { ContainerState } from "../../src/runtime/runtime-backend.ts";
+import type { RuntimeState } from "../../src/runtime/runtime-backend.ts";
 import type { ContainerRecord, ExitReason } from "../../src/state/records.ts";
 import { exitFields } from "../../actors/container.ts";
 import type { ContainerMessage } from "../../actors/protocol.ts";
@@ -113,7 +113,7 @@ function describeMiss(outcome: BroadcastOutcome): string {
  */
 async function stopFromMainThread(context: SupervisorContext, record: ContainerRecord, deadlineAt: number, why: string, killGraceMs: number): Promise<void> {
   const { backend } = context;
-  let state: ContainerState | undefined;
+  let state: RuntimeState | undefined;
   let reason: ExitReason | undefined;
   try {
     if (deadlineAt > Date.now()) {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "vitest";
 import { LaggingBackend } from "../../src/runtime/lagging-backend.ts";
 import { ProcessBackend } from "../../src/runtime/process-backend.ts";
-import type { ContainerSpec, ContainerState, RuntimeBackend, WaitForStoppedOptions } from "../../src/runtime/runtime-backend.ts";
+import type { ContainerSpec, RuntimeState, RuntimeBackend, WaitForStoppedOptions } from "../../src/runtime/runtime-backend.ts";
 import { noLeftovers, startTestSupervisor } from "../support/supervisor.ts";
 import type { TestSupervisor } from "../support/supervisor.ts";
 
@@ -28,7 +28,7 @@ class WedgedBackend implements RuntimeBackend {
   delete = (id: string) => this.#inner.delete(id);
   adopt = this.#inner.adopt.bind(this.#inner);
   close = () => this.#inner.close();
-  waitForStopped = async (id: string, options: WaitForStoppedOptions = {}): Promise<ContainerState> => {
+  waitForStopped = async (id: string, options: WaitForStoppedOptions = {}): Promise<RuntimeState> => {
     const state = await this.#inner.waitForStopped(id, options);
     if (this.#reporting) return state;
     return new Promise((resolve, reject) => {
