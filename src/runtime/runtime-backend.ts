@@ -66,6 +66,20 @@ export interface WaitForStoppedOptions {
   signal?: AbortSignal;
 }
 
+export interface ExecOptions {
+  /** Kills the command when it passes (0 or absent: no limit but `signal`). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** What an exec came to; a command that timed out has `timedOut` and whatever it printed by then. */
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  timedOut: boolean;
+}
+
 /** Why an adopted container's exit status is unknown: said in its record and its status. */
 export const unknownExitMessage =
   "its main process was started by an earlier daemon process, and the process holder that kept its exit status was gone too";
@@ -117,6 +131,11 @@ export interface RuntimeBackend {
    * container this backend started. The process backend adopts; the lagging one delegates.
    */
   adopt(spec: ContainerSpec, record: AdoptionRecord): Promise<RuntimeState>;
+  /**
+   * Runs a command inside a running container (its namespaces, root and cgroup) and collects its
+   * output and exit code (CRI `ExecSync`). A backend without it cannot exec: the caller says so.
+   */
+  exec?(id: string, command: string[], options?: ExecOptions): Promise<ExecResult>;
   /**
    * Releases what the backend keeps for itself (the process backend's holder process). Containers
    * still running go on running; a later call starts what is needed again.
