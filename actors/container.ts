@@ -9,7 +9,7 @@ import { unknownExitMessage } from "../src/runtime/runtime-backend.ts";
 import type { RuntimeState } from "../src/runtime/runtime-backend.ts";
 import type { ContainerRecord, ExitReason } from "../src/state/records.ts";
 import { runtimeService, stateService } from "./protocol.ts";
-import { stopStepFailed } from "../supervisor/stop/stop-incomplete-error.ts";
+import { stopStepFailed } from "../src/errors/stop-incomplete-error.ts";
 import type { ContainerMessage, RuntimeRequest, StateRequest, WaitStoppedResult } from "./protocol.ts";
 
 /** How long a runtime call may take that is not itself a wait (start, signal, kill). */

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { CodedError } from "../../src/actor-system/index.ts";
 import type { SandboxRecord, StopPhase } from "../../src/state/records.ts";
 import type { SupervisorContext } from "../context.ts";
-import { stopStepFailed } from "./stop-incomplete-error.ts";
+import { stopStepFailed } from "../../src/errors/stop-incomplete-error.ts";
 
 /** Done; skipped, and why (recorded, never faked); or done as far as it could, with a warning. */
 type StepResult = "done" | `skipped: ${string}` | `warning: ${string}`;

@@ -4,7 +4,7 @@ import { killGraceFor, stopContainers } from "./containers-stop.ts";
 import type { ContainersStopped } from "./containers-stop.ts";
 import type { StopOptions, StopOutcome, SupervisorContext } from "../context.ts";
 import { cleanupSandboxHost } from "./sandbox-cleanup.ts";
-import { StopIncompleteError, stopStepFailed } from "./stop-incomplete-error.ts";
+import { StopIncompleteError, stopStepFailed } from "../../src/errors/stop-incomplete-error.ts";
 
 const log = getLogger("supervisor:stop");
 

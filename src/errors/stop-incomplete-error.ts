@@ -1,4 +1,4 @@
-import { CodedError } from "../../src/actor-system/index.ts";
+import { CodedError } from "./coded-error.ts";
 
 /** A stop that did not finish: carries each container's error; the sandbox stays not-stopped for a retry. */
 export class StopIncompleteError extends AggregateError {
