@@ -36,6 +36,13 @@ export class LineReader {
     return lines;
   }
 
+  /** The unfinished line at the end of the stream ("" if none), which the stream's end completes. */
+  finish(): string {
+    const line = this.#pending.subarray(0, this.#pendingBytes).toString("utf8");
+    this.#release();
+    return line.endsWith("\r") ? line.slice(0, -1) : line;
+  }
+
   #append(bytes: Buffer): void {
     const needed = this.#pendingBytes + bytes.length;
     if (needed > this.#pending.length) {

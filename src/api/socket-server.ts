@@ -53,9 +53,12 @@ export async function startSocketServer(options: SocketServerOptions): Promise<S
   };
   const dispatcher = new RpcDispatcher({ maxBatchLength: limits.maxInFlight });
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
+  // Half-open: a client may end its side after its last request (`echo … | socat`) and still read
+  // every answer; the write side ends once each request it sent is answered (serveConnection).
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     if (sockets.size >= limits.maxConnections) {
       socket.on("error", () => {});
+      socket.on("end", () => socket.end());
       socket.end(`${JSON.stringify({ jsonrpc: "2.0", id: null, error: rpcError("RESOURCE_EXHAUSTED", `Too many connections (limit ${limits.maxConnections})`) })}\n`);
       // A client that never closes its side would hold the descriptor for ever.
       setTimeout(() => socket.destroy(), refusedLingerMs).unref();
@@ -96,6 +99,7 @@ function serveConnection(socket: net.Socket, dispatcher: RpcDispatcher, service:
   let inFlight = 0; // requests dispatched and not answered; a batch counts each of its requests
   let draining = false; // the client is not reading: its answers wait in our buffer
   let refused = false;
+  let peerEnded = false; // the client sent its last byte: answer what it sent, then end our side
   const send = (message: unknown) => {
     if (socket.destroyed || !socket.writable) return;
     // A client that reads nothing: stop reading its requests until it drains what it was sent.
@@ -125,6 +129,10 @@ function serveConnection(socket: net.Socket, dispatcher: RpcDispatcher, service:
         });
     }
     if (refused) return;
+    if (peerEnded) {
+      if (queued.length === 0 && inFlight === 0) socket.end(); // after the answers already written
+      return;
+    }
     if (queued.length === 0 && inFlight < limits.maxInFlight && !draining) socket.resume();
     else socket.pause();
   };
@@ -150,6 +158,14 @@ function serveConnection(socket: net.Socket, dispatcher: RpcDispatcher, service:
       return;
     }
     for (const line of lines) if (line.trim() !== "") queued.push(line);
+    pump();
+  });
+  socket.on("end", () => {
+    peerEnded = true;
+    if (refused) return void socket.end();
+    // A last request without its newline still counts: the end of the stream ends the line.
+    const last = reader.finish();
+    if (last.trim() !== "") queued.push(last);
     pump();
   });
 }
