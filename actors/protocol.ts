@@ -10,28 +10,24 @@ export const runtimeService = "podvisor:runtime";
 /** The service that writes records to disk, on the main thread. */
 export const stateService = "podvisor:state";
 
-export type SandboxMessage =
-  | { type: "sandbox.add-container"; record: ContainerRecord }
-  | { type: "sandbox.containers" };
+export type SandboxMessage = { type: "sandbox.add-container"; record: ContainerRecord };
 
 export type ContainerMessage =
   | { type: "container.start" }
   /** Stop signal, wait until `deadlineAt`, kill every process, wait up to `killGraceMs`. */
   | { type: "container.stop"; deadlineAt: number; killGraceMs: number }
   /** The runtime saw the container stop by itself. */
-  | { type: "container.exited"; state: RuntimeState }
-  | { type: "container.record" };
+  | { type: "container.exited"; state: RuntimeState };
 
 export type RuntimeRequest =
   | { op: "start"; id: string }
-  | { op: "signal"; id: string; signal: string }
-  | { op: "kill-all"; id: string }
   /**
-   * Waits for the runtime to report the container stopped, until `deadlineAt` — or, given
-   * `sandboxId`, until that sandbox's stop deadline if it is or becomes earlier (a joined stop).
-   * The wait after a kill gives no `sandboxId`: its grace is its own.
+   * Sends `signal`, then waits for the runtime to report the container stopped until `deadlineAt`
+   * — or until its sandbox's stop deadline, if that is or becomes earlier (a joined stop).
    */
-  | { op: "wait-stopped"; id: string; sandboxId?: string; deadlineAt: number };
+  | { op: "signal-and-wait"; id: string; sandboxId: string; signal: string; deadlineAt: number }
+  /** Kills every process of the container, then waits for stopped until `deadlineAt` (its own grace). */
+  | { op: "kill-and-wait"; id: string; deadlineAt: number };
 
 export type WaitStoppedResult = { stopped: true; state: RuntimeState } | { stopped: false };
 

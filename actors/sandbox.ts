@@ -19,8 +19,6 @@ export const sandboxBehavior: Behavior<{ id: string; containers: string[] }, San
         state.containers.push(id);
         return id;
       }
-      case "sandbox.containers":
-        return state.containers;
     }
   },
 };

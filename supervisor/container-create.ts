@@ -34,7 +34,7 @@ export async function createContainer(context: SupervisorContext, sandboxId: str
     logPath: join(dir, "container.log"),
     cgroupPath: `${sandbox.cgroupPath}/ctr-${id}`,
     state: "created",
-    createdAt: Date.now(),
+    createdAt: context.clock.now(),
   };
   // Its rootfs mount and cgroup exist before its record does: the leak check leaves them alone until then.
   const done = inFlightOf(context).begin(id);
@@ -43,7 +43,7 @@ export async function createContainer(context: SupervisorContext, sandboxId: str
     await context.backend.create(containerSpec(record, sandbox));
     await context.store.saveContainer(record);
     const message: SandboxMessage = { type: "sandbox.add-container", record };
-    await context.system.ask(sandboxId, message, { deadlineAt: Date.now() + actorCallMs });
+    await context.system.ask(sandboxId, message, { deadlineAt: context.clock.now() + actorCallMs });
   } catch (error) {
     await context.backend.delete(id).catch(() => {});
     if (normalized.rootfs !== undefined) await unmountRootfs(dir, { root: context.root }).catch(() => {});

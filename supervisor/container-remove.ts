@@ -18,6 +18,6 @@ export async function removeContainer(context: SupervisorContext, id: string): P
   if (record.state === "running") await stopContainer(context, id, { timeoutMs: 0 });
   if (record.rootfs !== undefined) await unmountRootfs(record.dir, { root: context.root });
   await context.backend.delete(id);
-  await context.system.stop(id, { deadlineAt: Date.now() + 10_000 });
+  await context.system.stop(id, { deadlineAt: context.clock.now() + 10_000 });
   await context.store.removeContainer(context.store.containers.get(id) ?? record);
 }

@@ -13,7 +13,7 @@ export async function startContainer(context: SupervisorContext, id: string): Pr
   // Its process is in its cgroup before its record says running: the leak check leaves it alone until then.
   const done = inFlightOf(context).begin(id);
   try {
-    return await context.system.ask<ContainerRecord>(id, message, { deadlineAt: Date.now() + startCallMs });
+    return await context.system.ask<ContainerRecord>(id, message, { deadlineAt: context.clock.now() + startCallMs });
   } finally {
     done();
   }

@@ -7,7 +7,7 @@ import { findContainer } from "./lookup.ts";
 /** Stops one container: its stop signal, then a kill of its whole cgroup at the deadline. */
 export async function stopContainer(context: SupervisorContext, id: string, options: StopOptions = {}): Promise<ContainerRecord> {
   const record = findContainer(context, id);
-  const { errors } = await stopContainers(context, [record], resolveDeadline(options));
+  const { errors } = await stopContainers(context, [record], resolveDeadline(options, context.clock.now()));
   const error = errors.get(record.sandboxId)?.[0];
   if (error !== undefined) throw error;
   return context.store.containers.get(id) ?? record;

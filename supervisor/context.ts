@@ -1,4 +1,5 @@
 import type { ActorSystem } from "../src/actor-system/index.ts";
+import type { Clock } from "../src/async/clock.ts";
 import type { RuntimeBackend } from "../src/runtime/runtime-backend.ts";
 import type { StopRequestOptions } from "../src/api/pod-service.ts";
 import type { Metrics } from "../src/metrics/metrics.ts";
@@ -6,6 +7,7 @@ import type { StateStore } from "../src/state/state-store.ts";
 import type { HostWork } from "./host-work.ts";
 import type { InFlightIds } from "./in-flight.ts";
 import type { HostCheckState } from "./leak-check.ts";
+import type { RuntimeService } from "./runtime-service.ts";
 import type { StopDeadlines } from "./stop/stop-deadlines.ts";
 
 /** What every supervisor verb works with: one object, built once by the Supervisor. */
@@ -17,6 +19,10 @@ export interface SupervisorContext {
   system: ActorSystem;
   store: StateStore;
   backend: RuntimeBackend;
+  /** The main thread's runtime operations (what the container actors ask for, and what a takeover calls). */
+  runtime: RuntimeService;
+  /** Where every deadline decision on the stop path takes its time from; tests drive a manual one. */
+  clock: Clock;
   deadlines: StopDeadlines;
   /** Stops in progress, by sandbox id: a second stop joins the first. */
   stopsInFlight: Map<string, Promise<StopOutcome>>;
@@ -55,7 +61,7 @@ export type StopOptions = StopRequestOptions;
 export const defaultStopTimeoutMs = 10_000;
 
 /** The absolute deadline a stop runs under. */
-export function resolveDeadline(options: StopOptions = {}, now = Date.now()): number {
+export function resolveDeadline(options: StopOptions, now: number): number {
   if (options.deadlineAt !== undefined) {
     if (!Number.isFinite(options.deadlineAt)) throw new RangeError("Cannot stop: deadlineAt must be a finite epoch time in ms");
     return options.deadlineAt;

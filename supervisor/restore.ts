@@ -8,7 +8,7 @@
 import { Limiter } from "../src/host/host-batcher.ts";
 import { getLogger } from "../src/log/logger.ts";
 import type { ContainerRecord } from "../src/state/records.ts";
-import { exitFields } from "../actors/container.ts";
+import { exitFields } from "../src/runtime/container-stop.ts";
 import { containerSpec } from "./container-spec.ts";
 import type { SupervisorContext } from "./context.ts";
 
@@ -63,6 +63,6 @@ async function restoreOne(context: SupervisorContext, record: ContainerRecord, r
     restored.adopted.push(record.id);
     return;
   }
-  await context.store.saveContainer({ ...record, ...exitFields(state, undefined) });
+  await context.store.saveContainer({ ...record, ...exitFields(state, undefined, context.clock.now()) });
   restored.exitedWhileDown.push(record.id);
 }

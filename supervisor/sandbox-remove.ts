@@ -18,7 +18,7 @@ export async function removePodSandbox(context: SupervisorContext, id: string): 
   // A rootfs its stop could not unmount (a warning then, as in the reference) must go before its directory.
   await unmountContainerRootfs(context, containerRootfsMounts(context, record));
   for (const container of context.store.containersOf(id)) await context.backend.delete(container.id);
-  await context.system.stop(id, { deadlineAt: Date.now() + 10_000 });
+  await context.system.stop(id, { deadlineAt: context.clock.now() + 10_000 });
   await context.store.removeSandbox(record);
   log.info("Removed pod sandbox", { sandboxId: id });
 }

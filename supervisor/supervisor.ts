@@ -3,6 +3,8 @@ import { mkdir, realpath, rmdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { findCgroup2Mount } from "../src/host/cgroup.ts";
 import { ActorSystem } from "../src/actor-system/index.ts";
+import { systemClock } from "../src/async/clock.ts";
+import type { Clock } from "../src/async/clock.ts";
 import type { ActorsLost } from "../src/actor-system/index.ts";
 import { getLogger } from "../src/log/logger.ts";
 import { Metrics } from "../src/metrics/metrics.ts";
@@ -59,6 +61,8 @@ export interface SupervisorOptions {
   heartbeatTimeoutMs?: number;
   /** `parallel` (default), or `sequential`: the reference's way, as the benchmark's baseline. */
   stopStrategy?: StopStrategy;
+  /** Where the stop path takes its time from; default the real clock (tests drive a manual one). */
+  clock?: Clock;
 }
 
 /**
@@ -92,20 +96,26 @@ export class Supervisor {
   static async start(options: SupervisorOptions): Promise<Supervisor> {
     await mkdir(resolve(options.root), { recursive: true, mode: 0o700 });
     const root = await realpath(resolve(options.root));
+    const clock = options.clock ?? systemClock;
     const system = await ActorSystem.start({
+      clock,
       workers: options.workers,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
       workerEntry: new URL("../actors/worker.ts", import.meta.url),
     });
     const store = new StateStore(root);
     await store.load();
+    const backend = options.backend ?? new ProcessBackend();
+    const deadlines = new StopDeadlines();
     const context: SupervisorContext = {
       root,
       tag: createHash("sha256").update(root).digest("hex").slice(0, 8),
       system,
       store,
-      backend: options.backend ?? new ProcessBackend(),
-      deadlines: new StopDeadlines(),
+      backend,
+      runtime: createRuntimeService(backend, system, deadlines, clock),
+      clock,
+      deadlines,
       stopsInFlight: new Map(),
       takenOver: new Set(),
       killGraceMs: options.killGraceMs ?? 5_000,
@@ -113,7 +123,7 @@ export class Supervisor {
       hostWork: createHostWork(root),
       stopStrategy: options.stopStrategy ?? "parallel",
     };
-    const runtime = createRuntimeService(context.backend, system, context.deadlines);
+    const { runtime } = context;
     system.serve(runtimeService, runtime.handle);
     system.serve(stateService, async (message) => {
       const { record } = message as StateRequest;
@@ -279,7 +289,7 @@ export class Supervisor {
     await system.spawn({ id: sandboxId, behavior: sandboxRef, init: { id: sandboxId } });
     for (const record of store.containersOf(sandboxId)) {
       const message: SandboxMessage = { type: "sandbox.add-container", record };
-      await system.ask(sandboxId, message, { deadlineAt: Date.now() + actorCallMs });
+      await system.ask(sandboxId, message, { deadlineAt: this.#context.clock.now() + actorCallMs });
     }
   }
 

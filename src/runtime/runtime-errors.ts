@@ -15,10 +15,6 @@ export function failedPrecondition(message: string, id: string): CodedError {
   return new CodedError("FAILED_PRECONDITION", message, { details: { id } });
 }
 
-export function notImplemented(action: string, backend: string): CodedError {
-  return new CodedError("NOT_IMPLEMENTED", `Cannot ${action}: not implemented yet in the ${backend} runtime`);
-}
-
 /**
  * What a wait for "stopped" rejects with: a {@link DeadlineExceededError} when the caller's signal
  * timed out, the caller's own reason when it aborted otherwise, the error itself in any other case.

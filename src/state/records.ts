@@ -8,7 +8,6 @@ export type ExitReason = "exited" | "signalled" | "killed-at-deadline";
 /** The phases of a stop, in order; the journal keeps the last one reached. */
 export const stopPhases = [
   "requested",
-  "signalled",
   "containers-stopped",
   "storage-unmounted",
   "network-down",

@@ -1,12 +1,12 @@
 import { CodedError } from "../../src/actor-system/index.ts";
 import type { BroadcastOutcome } from "../../src/actor-system/index.ts";
 import { timeoutSignal } from "../../src/async/timeout-signal.ts";
+import { stopContainerSequence } from "../../src/runtime/container-stop.ts";
+import type { ContainerStopPort } from "../../src/runtime/container-stop.ts";
 import { killCgroup } from "../../src/host/cgroup.ts";
 import { waitForCgroupEmpty } from "../../src/host/cgroup-wait.ts";
 import { getLogger } from "../../src/log/logger.ts";
-import type { RuntimeState } from "../../src/runtime/runtime-backend.ts";
-import type { ContainerRecord, ExitReason } from "../../src/state/records.ts";
-import { exitFields } from "../../actors/container.ts";
+import type { ContainerRecord } from "../../src/state/records.ts";
 import type { ContainerMessage } from "../../actors/protocol.ts";
 import type { SupervisorContext } from "../context.ts";
 
@@ -84,7 +84,7 @@ export async function stopContainers(context: SupervisorContext, records: Contai
     }
   };
   await context.system.broadcast<ContainerRecord>(running.map((record) => record.id), message, {
-    deadlineAt: Math.max(deadlineAt, Date.now()) + killGraceMs + ackMarginMs,
+    deadlineAt: Math.max(deadlineAt, context.clock.now()) + killGraceMs + ackMarginMs,
     onOutcome: (outcome, index) => {
       const record = running[index];
       if (outcome.status === "acknowledged") return settled(record);
@@ -106,53 +106,31 @@ function describeMiss(outcome: BroadcastOutcome): string {
 }
 
 /**
- * Stops a container without its actor: the stop signal and a wait while its deadline has not
- * passed, then the kill of every process in its cgroup and a wait bounded by the kill grace; then
- * its record, saying why. A container the runtime does not know (an earlier daemon started it and
- * it could not be adopted) is killed through the cgroup its record names.
+ * Stops a container without its actor: the same container-stop sequence the actor runs, with each
+ * operation a direct call on the main thread; a container the runtime does not know (an earlier
+ * daemon started it and it could not be adopted) is killed through the cgroup its record names.
+ * Its record says why the supervisor stopped it.
  */
 async function stopFromMainThread(context: SupervisorContext, record: ContainerRecord, deadlineAt: number, why: string, killGraceMs: number): Promise<void> {
-  const { backend } = context;
-  let state: RuntimeState | undefined;
-  let reason: ExitReason | undefined;
-  try {
-    if (deadlineAt > Date.now()) {
-      await backend.signal(record.id, record.stopSignal as NodeJS.Signals);
-      state = await waitUntil(deadlineAt, (signal) => backend.waitForStopped(record.id, { signal }));
-    }
-    if (state === undefined) {
-      reason = "killed-at-deadline";
-      await backend.killAll(record.id); // bounded in killCgroup: thousands of takeovers may come due at once
-      state = await waitUntil(Date.now() + killGraceMs, (signal) => backend.waitForStopped(record.id, { signal }));
-      if (state === undefined) throw new Error(`the runtime did not report it stopped ${killGraceMs} ms after the kill`);
-    }
-  } catch (error) {
-    if ((error as { code?: string }).code !== "NOT_FOUND") throw error;
-    reason = "killed-at-deadline";
-    await killCgroup(record.cgroupPath);
-    const { signal, release } = timeoutSignal(killGraceMs);
-    try {
-      await waitForCgroupEmpty(record.cgroupPath, { signal });
-    } finally {
-      release();
-    }
-  }
-  log.warn("Stopped a container from the main thread", { containerId: record.id, sandboxId: record.sandboxId, why, reason });
-  const ended = state === undefined
-    ? { state: "exited" as const, finishedAt: Date.now(), reason, exitCodeUnknown: true }
-    : exitFields(state, reason);
-  await context.store.saveContainer({ ...record, ...ended, message: `stopped by the supervisor: ${why}` });
+  const ended = await stopContainerSequence(record, { deadlineAt, killGraceMs, message: `stopped by the supervisor: ${why}` }, mainThreadPort(context));
+  log.warn("Stopped a container from the main thread", { containerId: record.id, sandboxId: record.sandboxId, why, reason: ended.reason });
 }
 
-/** Runs a wait until `deadlineAt`; undefined if the deadline came first. */
-async function waitUntil<T>(deadlineAt: number, wait: (signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
-  const { signal, release } = timeoutSignal(Math.max(0, deadlineAt - Date.now()));
-  try {
-    return await wait(signal);
-  } catch (error) {
-    if (signal.aborted) return undefined;
-    throw error;
-  } finally {
-    release();
-  }
+function mainThreadPort(context: SupervisorContext): ContainerStopPort {
+  const { clock, runtime, store } = context;
+  return {
+    clock,
+    signalAndWait: runtime.signalAndWait,
+    killAndWait: runtime.killAndWait,
+    save: (record) => store.saveContainer(record),
+    async killUnknown(record, deadlineAt) {
+      await killCgroup(record.cgroupPath);
+      const { signal, release } = timeoutSignal(deadlineAt - clock.now(), { clock });
+      try {
+        await waitForCgroupEmpty(record.cgroupPath, { signal });
+      } finally {
+        release();
+      }
+    },
+  };
 }

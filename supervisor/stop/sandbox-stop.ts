@@ -12,7 +12,7 @@ const log = getLogger("supervisor:stop");
  */
 export async function stopPodSandbox(context: SupervisorContext, id: string, options: StopOptions = {}): Promise<StopOutcome> {
   validateId(id, "pod sandbox");
-  const deadlineAt = resolveDeadline(options);
+  const deadlineAt = resolveDeadline(options, context.clock.now());
   const record = context.store.sandboxes.get(id);
   if (record === undefined) {
     log.warn("Pod sandbox not found; probably stopped already", { sandboxId: id });

@@ -25,7 +25,7 @@ export async function stopPodSandboxes(
   target: { ids: string[] } | { all: true },
   options: BatchStopOptions = {},
 ): Promise<StopAllResult[]> {
-  const deadlineAt = resolveDeadline(options);
+  const deadlineAt = resolveDeadline(options, context.clock.now());
   const ids = "all" in target
     ? [...context.store.sandboxes.values()].filter((record) => record.state !== "stopped").map((record) => record.id)
     : [...new Set(target.ids)];

@@ -1,3 +1,5 @@
+import type { Clock } from "../../src/async/clock.ts";
+
 /**
  * The current stop deadline of each sandbox being stopped. A second stop that joins a first may
  * shorten it (never lengthen it); every wait running under the old deadline is cut to the new one.
@@ -39,13 +41,13 @@ export class StopDeadlines {
    * A signal that aborts at `deadlineAt`, or at the sandbox's stop deadline if that is (or
    * becomes) earlier. Call `dispose` when done so that no timer or listener lingers.
    */
-  signalFor(sandboxId: string | undefined, deadlineAt: number): { signal: AbortSignal; dispose(): void } {
+  signalFor(sandboxId: string | undefined, deadlineAt: number, clock: Clock): { signal: AbortSignal; dispose(): void } {
     const controller = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: unknown;
     const arm = () => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       const at = Math.min(deadlineAt, (sandboxId === undefined ? undefined : this.get(sandboxId)) ?? deadlineAt);
-      timer = setTimeout(() => controller.abort(new Error("deadline")), Math.max(0, at - Date.now()));
+      timer = clock.setTimeout(() => controller.abort(new Error("deadline")), Math.max(0, at - clock.now()));
     };
     const entry = sandboxId === undefined ? undefined : this.#deadlines.get(sandboxId);
     entry?.lowered.addEventListener("lowered", arm);
@@ -53,7 +55,7 @@ export class StopDeadlines {
     return {
       signal: controller.signal,
       dispose: () => {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         entry?.lowered.removeEventListener("lowered", arm);
       },
     };

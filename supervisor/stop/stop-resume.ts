@@ -23,7 +23,7 @@ export async function resumeStops(context: SupervisorContext): Promise<StopAllRe
   const results = await Promise.all(intents.map(async (intent) => {
     const ids = intent.podSandboxIds.filter((id) => context.store.sandboxes.get(id)?.state === "ready");
     if (ids.length > 0) {
-      const late = Math.max(0, Date.now() - intent.deadlineAt);
+      const late = Math.max(0, context.clock.now() - intent.deadlineAt);
       log.warn("Resuming an interrupted stop under its original deadline", { sandboxes: ids.length, deadlineAt: intent.deadlineAt, passedByMs: late });
       context.metrics.countResumedStops(ids.length);
     }
