@@ -1,3 +1,4 @@
+import { constants } from "node:os";
 import { z } from "zod";
 
 /** Shared pieces of the request schemas. Every object is strict: an unknown field is an error. */
@@ -28,10 +29,13 @@ export const timeout = {
 const noNul = (max: number) => z.string().max(max).regex(/^[^\0]*$/, "must not contain a NUL byte");
 const absolutePath = noNul(4_096).startsWith("/");
 
+/** A sandbox's or container's name: printable on one line. */
+const name = z.string().max(253).refine((value) => value.trim() !== "", "must be a non-empty string").regex(/^[^\0\n]*$/, "must not contain a NUL byte or a newline");
+
 export const noParams = z.union([z.undefined(), z.object({}).strict(), z.array(z.never()).max(0)]);
 
 export const sandboxConfig = z.object({
-  name: z.string().min(1).max(253),
+  name,
   labels: labels.optional(),
   annotations: labels.optional(),
   hostNetwork: z.boolean().optional(),
@@ -39,11 +43,11 @@ export const sandboxConfig = z.object({
 }).strict();
 
 export const containerConfig = z.object({
-  name: z.string().min(1).max(253),
+  name,
   command: z.array(noNul(131_072)).min(1).max(4_096),
   env: record(noNul(4_096).min(1).regex(/^[^=]*$/, "must not contain ="), noNul(131_072)).optional(),
   cwd: absolutePath.optional(),
-  stopSignal: z.string().regex(/^SIG[A-Z0-9]+$/).optional(),
+  stopSignal: z.string().refine((name) => /^SIG[A-Z0-9]+$/.test(name) && name in constants.signals, "is not a signal name").optional(),
   rootfs: absolutePath.optional(),
 }).strict();
 
