@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Option } from "commander";
 import type { Command } from "commander";
 import { execa } from "execa";
-import { configureLogging, getLogger, logLevels } from "../log/logger.ts";
+import { configureLogging, getLogger, logFormats, logLevels } from "../log/logger.ts";
 import { commandOfThisProcess } from "../platform/runtime.ts";
 import { LaggingBackend } from "../runtime/lagging-backend.ts";
 import { ProcessBackend } from "../runtime/process-backend.ts";
@@ -51,7 +51,7 @@ export function addDaemonCommand(program: Command): void {
     .option("--stop-timeout <seconds>", "time budget of the stop-all at shutdown", "10")
     .option("--live-restore", "on SIGTERM/SIGINT leave workloads running")
     .option("--log-level <level>", `one of ${logLevels.join(", ")}`, process.env.PODVISOR_LOG_LEVEL ?? "info")
-    .addOption(new Option("--log-format <format>", "json or pretty (default: pretty on a terminal, json otherwise)").choices(["json", "pretty"]))
+    .addOption(new Option("--log-format <format>", "json, pretty, or journal (pretty with syslog <N> level prefixes); every thread writes it (default: journal when stderr is the journal, pretty on a terminal, json otherwise)").choices(logFormats))
     .option("--metrics-address <host:port>", "also serve Prometheus metrics over HTTP, e.g. 127.0.0.1:9090")
     .option("--stop-strategy <strategy>", "parallel, or sequential (the reference's way: one sandbox, one container at a time; a baseline for benchmarks)", "parallel")
     .option("--backend <name>", "container runtime: process, or lagging (reports stops late, like a VM runtime; a deliberate fake for tests and benchmarks)", "process")

@@ -1,10 +1,17 @@
+import { fstatSync } from "node:fs";
 import { Logger } from "tslog";
 import type { TLogLevelName } from "tslog";
 
 /** The levels a user may choose, lowest first. */
 export const logLevels = ["silly", "trace", "debug", "info", "warn", "error", "fatal"] as const;
 export type LogLevel = (typeof logLevels)[number];
-export type LogFormat = "json" | "pretty";
+/**
+ * json: one JSON object a line; pretty: a line of text for people; journal: the pretty line without
+ * its time (the journal keeps one), prefixed with the syslog level `<N>` that journald reads
+ * (sd-daemon(3)), so that `journalctl -p warning` finds the warnings.
+ */
+export const logFormats = ["json", "pretty", "journal"] as const;
+export type LogFormat = (typeof logFormats)[number];
 
 /** The one root logger; every room and actor takes a sub-logger of it with {@link getLogger}. */
 const root = new Logger<Record<string, unknown>>({
@@ -32,17 +39,41 @@ export function describeError(error: Error): Record<string, unknown> {
 }
 
 const rooms = new Map<string, Logger<Record<string, unknown>>>();
-let format: LogFormat = process.env.PODVISOR_LOG_FORMAT === "json" || process.env.PODVISOR_LOG_FORMAT === "pretty"
-  ? process.env.PODVISOR_LOG_FORMAT
-  : process.stderr.isTTY ? "pretty" : "json";
+// A worker thread (the actors', the API's) finds the format its daemon chose in the environment
+// (configureLogging puts it there): its own stderr is a pipe to the main thread's, never a terminal.
+let format: LogFormat = defaultLogFormat();
 root.attachTransport({
   name: "stderr",
   format: "json",
   write(record, line) {
     // Logs go to stderr so that a command's own output on stdout stays machine-readable.
-    process.stderr.write(format === "json" ? `${line}\n` : `${prettyLine(record)}\n`);
+    const text = format === "json" ? line : format === "pretty" ? prettyLine(record) : journalLine(record);
+    process.stderr.write(`${text}\n`);
   },
 });
+
+/**
+ * The format when none is given: $PODVISOR_LOG_FORMAT; else journal when stderr is the journal
+ * ($JOURNAL_STREAM names stderr's device and inode, as systemd sets it); else pretty on a terminal;
+ * else json.
+ */
+export function defaultLogFormat(): LogFormat {
+  const chosen = process.env.PODVISOR_LOG_FORMAT;
+  if ((logFormats as readonly string[]).includes(chosen ?? "")) return chosen as LogFormat;
+  if (stderrIsJournal()) return "journal";
+  return process.stderr.isTTY ? "pretty" : "json";
+}
+
+function stderrIsJournal(): boolean {
+  const stream = process.env.JOURNAL_STREAM;
+  if (stream === undefined || !/^\d+:\d+$/.test(stream)) return false;
+  try {
+    const { dev, ino } = fstatSync(2);
+    return stream === `${dev}:${ino}`;
+  } catch {
+    return true; // stderr cannot be examined: trust the variable
+  }
+}
 
 /**
  * A sub-logger for one room (`host:netns`) or one actor (`sandbox:<id>`).
@@ -69,9 +100,11 @@ export function getTransientLogger(name: string): Logger<Record<string, unknown>
 }
 
 /**
- * Sets the level and format of every logger; the daemon calls it once from its flags. They go into
- * the environment too: a worker thread (the actors', the API's) starts with a copy of it, and has
- * loggers of its own that read it.
+ * Sets the level and format of every logger; the daemon calls it once from its flags, before it
+ * starts any thread. Both go into the environment, the format even when it was not given (its
+ * default read here, on the main thread, where stderr is what the user sees): a worker thread (the
+ * actors', the API's, the record writer's) starts with a copy of the environment, and has loggers of
+ * its own that read it, so that every thread writes the same format.
  */
 export function configureLogging(options: { level?: LogLevel; format?: LogFormat }): void {
   if (options.level !== undefined) {
@@ -80,10 +113,8 @@ export function configureLogging(options: { level?: LogLevel; format?: LogFormat
     for (const logger of rooms.values()) logger.setMinLevel(level);
     process.env.PODVISOR_LOG_LEVEL = options.level;
   }
-  if (options.format !== undefined) {
-    format = options.format;
-    process.env.PODVISOR_LOG_FORMAT = options.format;
-  }
+  format = options.format ?? defaultLogFormat();
+  process.env.PODVISOR_LOG_FORMAT = format;
 }
 
 function levelName(level: string): TLogLevelName {
@@ -94,14 +125,24 @@ function levelName(level: string): TLogLevelName {
   return normalized.toUpperCase() as TLogLevelName;
 }
 
-function prettyLine(record: Record<string, unknown>): string {
+/** sd-daemon(3)'s prefixes: `<3>` error, `<4>` warning, `<6>` info, `<7>` debug (fatal is `<2>`, critical). */
+const syslogLevels: Record<string, number> = { SILLY: 7, TRACE: 7, DEBUG: 7, INFO: 6, WARN: 4, ERROR: 3, FATAL: 2 };
+
+function journalLine(record: Record<string, unknown>): string {
+  const meta = record._logMeta as { logLevelName?: string } | undefined;
+  return `<${syslogLevels[meta?.logLevelName ?? ""] ?? 6}>${prettyLine(record, false)}`;
+}
+
+function prettyLine(record: Record<string, unknown>, withTime = true): string {
   const meta = record._logMeta as { date?: Date; logLevelName?: string; name?: string } | undefined;
-  const time = (meta?.date instanceof Date ? meta.date : new Date()).toISOString();
+  const time = withTime ? (meta?.date instanceof Date ? meta.date : new Date()).toISOString() : undefined;
   const fields = Object.entries(record)
     .filter(([key]) => key !== "_logMeta" && !/^\d+$/.test(key))
     .map(([key, value]) => `${key}=${JSON.stringify(value)}`);
   const words = Object.entries(record)
     .filter(([key]) => /^\d+$/.test(key))
     .map(([, value]) => (typeof value === "string" ? value : JSON.stringify(value)));
-  return [time, meta?.logLevelName ?? "", `[${meta?.name ?? "podvisor"}]`, ...words, ...fields].join(" ");
+  // A value with a newline (a stack, say) stays on the line: JSON.stringify escapes it in fields, words are escaped here.
+  const line = [...(time === undefined ? [] : [time]), meta?.logLevelName ?? "", `[${meta?.name ?? "podvisor"}]`, ...words, ...fields].join(" ");
+  return line.replaceAll("\n", "\\n");
 }
