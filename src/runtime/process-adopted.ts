@@ -1,18 +1,41 @@
-import { cgroupPids } from "../host/cgroup.ts";
+import { cgroupPids, killCgroup } from "../host/cgroup.ts";
+import { resolveCgroupPath } from "../host/cgroup-path.ts";
 import { waitForCgroupEmpty } from "../host/cgroup-wait.ts";
-import { readHeldExit } from "./process-holder.ts";
+import { getLogger } from "../log/logger.ts";
+import { HolderLostError, readHeldExit } from "./process-holder.ts";
+import type { ProcessHolder } from "./process-holder.ts";
 import type { Exit } from "./process-main.ts";
+
+const log = getLogger("runtime:process");
+let unwatchableLogged = false;
+
+export interface AdoptedProcessOptions {
+  pid: number;
+  startedAt: number;
+  cgroupPath: string;
+  /** Where its holder writes its exit status; none when its holder is known to be gone. */
+  exitPath?: string;
+  /**
+   * A holder of this daemon's to watch the main process with, so that what it leaves behind dies with
+   * it (the main-exit rule). Without one, the container ends only when its cgroup empties — right for
+   * a process whose own holder still lives (that holder kills the rest when it reaps it).
+   */
+  holder?: ProcessHolder;
+}
 
 /**
  * A container's main process that an earlier daemon process started, found again after a restart
- * (`--live-restore`, or a crash). It is no longer our child, so:
+ * (`--live-restore`, or a crash), or our own whose holder was killed. It is no longer our child, so:
  *
  * - it is found and signalled through its cgroup, never by pid alone: a pid is signalled only while
  *   it is listed in the container's own `cgroup.procs`. A pid reused by an unrelated process cannot be
  *   there — a process enters a cgroup only by being moved or by forking inside it, and podvisor moves
  *   nothing into a container's cgroup after start. (What is left: the few microseconds between reading
  *   `cgroup.procs` and `kill(2)`, which only a pidfd would close; Node and Deno have none.)
- * - it "exits" when its cgroup is empty; its exit status went to its parent, the earlier daemon's
+ * - it is a container's main process, so what it leaves behind dies with it: its own holder kills the
+ *   rest of its cgroup when it reaps it; if that holder is gone, a holder of ours watches it (a pidfd)
+ *   and does the same. So the container "exits" when its cgroup is empty, right after its main
+ *   process has; its exit status went to its parent, the earlier daemon's
  *   process holder, which outlives that daemon and writes it to the container's exit file (see
  *   `process-holder.ts`). If there is none — the holder was killed too — the status is unknown, and
  *   the record says so (`exitCodeUnknown`); it never says "running" for a container that is gone.
@@ -26,12 +49,12 @@ export class AdoptedProcess {
   #cgroupPath: string;
   #watch = new AbortController();
 
-  /** `exitPath`: where its holder writes its exit status; none when its holder is known to be gone. */
-  constructor(options: { pid: number; startedAt: number; cgroupPath: string; exitPath?: string }) {
+  constructor(options: AdoptedProcessOptions) {
     this.pid = options.pid;
     this.startedAt = options.startedAt;
     this.#cgroupPath = options.cgroupPath;
-    const { exitPath } = options;
+    const { exitPath, holder } = options;
+    if (holder !== undefined) void this.#endWithMain(holder);
     this.exited = waitForCgroupEmpty(options.cgroupPath, { signal: this.#watch.signal }).then(
       async () => {
         const finishedAt = Date.now();
@@ -55,6 +78,24 @@ export class AdoptedProcess {
   /** Stops watching the cgroup (the container is forgotten). */
   release(): void {
     this.#watch.abort();
+  }
+
+  /**
+   * The main-exit rule for a process that is not our holder's child: the holder watches it (a pidfd)
+   * and kills the rest of its cgroup when it is gone; the cgroup then empties, which ends the wait
+   * above. Where that cannot be done, the container ends only when its cgroup empties, said in the log.
+   */
+  async #endWithMain(holder: ProcessHolder): Promise<void> {
+    try {
+      const left = await holder.watch(this.pid, await resolveCgroupPath(this.#cgroupPath));
+      if (!left.cgroupEmpty && !left.leftoversKilled && !this.#watch.signal.aborted) await killCgroup(this.#cgroupPath);
+    } catch (error) {
+      if (this.#watch.signal.aborted) return;
+      const released = error instanceof HolderLostError && error.released;
+      if (released || unwatchableLogged) return;
+      unwatchableLogged = true;
+      log.warn("Cannot watch an adopted container's main process: what it leaves behind lives on until killed", { pid: this.pid, error });
+    }
   }
 }
 

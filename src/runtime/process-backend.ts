@@ -39,7 +39,11 @@ interface Container {
 /**
  * The default backend: each container's command is a host process, our own child, placed in its own
  * cgroup v2 before it execs the command, so no child it forks escapes `cgroup.kill`, and "stopped"
- * means the cgroup is empty and the main process's exit status is collected. Where cgroup v2 cannot
+ * means the cgroup is empty and the main process's exit status is collected. A container is its main
+ * process: once that exits, what it left in the cgroup is killed at once (by the holder as it reaps
+ * it, see `process-holder.pl`; for an adopted one see `process-adopted.ts`) — what a pid namespace
+ * does for an OCI container — so "stopped" follows the main process's exit within moments, never
+ * waits for a left-behind child, and carries the main process's status. Where cgroup v2 cannot
  * be used, each container is a process group instead, said once in the log (see `process-group.ts`).
  * Call it from the main thread only.
  *
@@ -131,7 +135,8 @@ export class ProcessBackend implements RuntimeBackend {
     try {
       const exit = await errors.abortable(main.exited, options.signal);
       // Only after the main process exited: before it has joined its cgroup, the cgroup reads empty.
-      // The holder read it as it reaped the process; if it was empty then, nothing can join it.
+      // The holder read it as it reaped the process; if it was empty then, nothing can join it. If not,
+      // the holder killed the rest (the main-exit rule): this wait is for their deaths, a moment.
       if (!(main instanceof MainProcess && main.cgroupEmptyAtExit)) await this.#waitForNoProcesses(container, main.pid, options.signal);
       return { status: "stopped", pid: main.pid, startedAt: main.startedAt, ...exit };
     } catch (error) {
@@ -177,7 +182,7 @@ export class ProcessBackend implements RuntimeBackend {
       return gone();
     }
     if (!(await isPopulated(spec.cgroupPath))) return gone();
-    const main = new AdoptedProcess({ pid: record.pid, startedAt: record.startedAt, cgroupPath: spec.cgroupPath, exitPath: exitStatusPath(spec) });
+    const main = new AdoptedProcess({ pid: record.pid, startedAt: record.startedAt, cgroupPath: spec.cgroupPath, exitPath: exitStatusPath(spec), holder: this.#holder });
     this.#containers.set(spec.id, { spec, cgroupDir, starting: true, main });
     return this.state(spec.id);
   }

@@ -4,16 +4,20 @@
 #
 #   in:  spawn SEQ EXITFILE LOG PROCS CWD ARGC ARG... ENVC ENV...   (every field but SEQ/ARGC/ENVC hex)
 #        signal SEQ PID SIGNO
-#   out: started SEQ PID | failed SEQ STAGE ERRNO-TEXT-HEX | ok SEQ | exit PID WAIT-STATUS EMPTY
+#        watch SEQ PID CGROUP-HEX                                      (a process it did not start)
+#   out: started SEQ PID | failed SEQ STAGE ERRNO-TEXT-HEX | ok SEQ | watching SEQ PID
+#        exit PID WAIT-STATUS EMPTY KILLED | gone PID EMPTY KILLED
 #
 # It forks each container from this small process (cheap, unlike forking a big daemon), reaps it
 # with waitpid(-1) (one call per exit, not one per child), writes its wait status to EXITFILE before
 # it tells the daemon, and signals a pid only while it is its own unreaped child (so a reused pid is
-# never hit). When the daemon goes away (stdin at end), it keeps reaping until its last child is gone,
-# so exit statuses outlive a crash of the daemon. Only perl-base modules: present on every Debian.
+# never hit). A container is its main process: once it is reaped, whatever it left in its cgroup is
+# killed at once (see end_leftovers). When the daemon goes away (stdin at end), it keeps reaping until
+# its last child is gone, so exit statuses outlive a crash of the daemon, and goes on watching what it
+# was asked to watch. Only perl-base modules: present on every Debian.
 use strict;
 use warnings;
-use POSIX qw(WNOHANG _exit setsid);
+use POSIX qw(O_WRONLY WNOHANG _exit setsid);
 use Errno qw(EINTR EAGAIN);
 
 # Inherited descriptors other than stdin/stdout/stderr: never pass the daemon's on (Deno lets
@@ -26,6 +30,7 @@ if (opendir(my $fds, "/proc/self/fd")) {
 open(STDERR, ">", "/dev/null");
 
 my %live;            # pid => [exit file, cgroup folder or ""]
+my %watched;         # pidfd => [pid, cgroup folder]: main processes of containers it did not start
 my $daemon = 1;      # stdin still open
 my $input = "";
 my $output = "";
@@ -94,6 +99,30 @@ sub cgroup_empty {
   return defined $events && $events =~ /^populated 0$/m ? 1 : 0;
 }
 
+# SIGKILL to every process of the cgroup and below (cgroup.kill, which no fork escapes); 1 if written.
+sub kill_cgroup {
+  my ($dir) = @_;
+  sysopen(my $fh, "$dir/cgroup.kill", O_WRONLY) or return 0;
+  my $written = syswrite($fh, "1");
+  close($fh);
+  return defined $written && $written == 1 ? 1 : 0;
+}
+
+# The main-exit rule: a container is its main process. Once that is gone, what it left behind in its
+# cgroup (without one: in its process group, which setsid made its own) is killed at once, here,
+# without a round trip through the daemon — what the kernel does to a pid namespace whose init exits.
+# Says "EMPTY KILLED": "1 0" nothing was left; "0 1" the rest was killed (it is gone moments later:
+# the daemon waits for cgroup.events); "0 0" it could not be killed (the daemon tries itself).
+sub end_leftovers {
+  my ($pid, $dir) = @_;
+  if ($dir eq "") {
+    kill("-KILL", $pid);    # the group is gone already, or killed now (its pgid cannot be reused while a member lives)
+    return "0 1";
+  }
+  return "1 0" if cgroup_empty($dir);
+  return "0 " . kill_cgroup($dir);
+}
+
 sub reap {
   my $reaped = 0;
   while ((my $pid = waitpid(-1, WNOHANG)) > 0) {
@@ -101,8 +130,52 @@ sub reap {
     my $held = delete $live{$pid};
     next unless defined $held;
     record_exit($held->[0], $status);
-    say_line("exit $pid $status " . cgroup_empty($held->[1]));
+    say_line("exit $pid $status " . end_leftovers($pid, $held->[1]));
     flush_output() if ++$reaped % $reports_per_flush == 0;
+  }
+}
+
+# Whether PID is listed in the cgroup's own cgroup.procs (a reused pid cannot be: see process-adopted.ts).
+sub in_cgroup {
+  my ($pid, $dir) = @_;
+  open(my $fh, "<", "$dir/cgroup.procs") or return 0;
+  while (my $line = <$fh>) {
+    chomp $line;
+    if ($line eq $pid) { close($fh); return 1; }
+  }
+  close($fh);
+  return 0;
+}
+
+my $SYS_pidfd_open = 434;    # the same number on every architecture
+
+# A container's main process that is not its child (started by an earlier holder that is gone): it is
+# watched through a pidfd, which becomes readable when the process exits and cannot name a reused pid.
+# The pidfd is opened first and the pid then found in the container's cgroup, so it is that process.
+# One that is gone already (or was never in the cgroup) ends the container at once.
+sub watch {
+  my ($seq, $pid, $dir) = @_;
+  $dir = unhex($dir // "");
+  return say_line("failed $seq watch " . hex_of("no cgroup")) if $dir eq "" || $pid !~ /^\d+$/;
+  my $fd = syscall($SYS_pidfd_open, $pid + 0, 0);
+  return say_line("failed $seq watch " . hex_of("pidfd_open: $!")) if $fd < 0 && !$!{ESRCH};
+  say_line("watching $seq $pid");
+  if ($fd >= 0 && in_cgroup($pid, $dir)) {
+    $watched{$fd} = [$pid, $dir];
+    return;
+  }
+  POSIX::close($fd) if $fd >= 0;
+  say_line("gone $pid " . end_leftovers($pid, $dir));
+}
+
+# Every watched process that has exited: its cgroup's rest is killed, and the daemon told.
+sub end_watched {
+  my ($ready) = @_;
+  for my $fd (keys %watched) {
+    next unless vec($ready, $fd, 1);
+    my ($pid, $dir) = @{ delete $watched{$fd} };
+    POSIX::close($fd);
+    say_line("gone $pid " . end_leftovers($pid, $dir));
   }
 }
 
@@ -180,20 +253,24 @@ sub handle {
     # Only our own child that has not been reaped: its pid cannot belong to anyone else.
     kill($signo, $pid) if exists $live{$pid};
     say_line("ok $seq");
+  } elsif ($op eq "watch") {
+    watch(@fields);
   }
 }
 
-while ($daemon || %live) {
+while ($daemon || %live || %watched) {
   reap();
   flush_output();
-  last unless $daemon || %live;
+  last unless $daemon || %live || %watched;
   my $read = "";
   vec($read, fileno($wake_r), 1) = 1;
   vec($read, 0, 1) = 1 if $daemon;
+  vec($read, $_, 1) = 1 for keys %watched;
   # A second at most: reaping is also driven by the clock, so a wakeup lost in a way not understood
   # (a report after a kill was once seen missing for 2 s under a loaded test run) costs a second, not more.
   my $ready = select(my $got = $read, undef, undef, 1);
   next if $ready < 0;
+  end_watched($got) if %watched;
   if (vec($got, fileno($wake_r), 1)) {
     my $drain;
     sysread($wake_r, $drain, 4096);

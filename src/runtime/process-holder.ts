@@ -41,12 +41,21 @@ export interface HolderSpawn {
   exitPath: string;
 }
 
+/**
+ * What the holder did about a container's other processes once its main process was gone (the
+ * main-exit rule: they die with it, at once; see `process-holder.pl`, end_leftovers).
+ */
+export interface HeldLeftovers {
+  /** Its cgroup held no process any more (the holder read it): no need to wait for that. */
+  cgroupEmpty: boolean;
+  /** Not empty, and the holder killed the rest (cgroup.kill, or its process group): gone in moments. */
+  leftoversKilled: boolean;
+}
+
 /** How a held process ended, as its holder reports it. */
-export interface HeldExit {
+export interface HeldExit extends HeldLeftovers {
   /** The raw wait status (see {@link decodeWaitStatus}). */
   status: number;
-  /** Its cgroup held no process any more when it was reaped (the holder read it): no need to wait for that. */
-  cgroupEmpty: boolean;
 }
 
 /** A process the holder started. */
@@ -79,6 +88,8 @@ interface Reply {
   fields: string[];
   /** For "started": the process's exit, expected from the moment the line was read. */
   exited?: Promise<HeldExit>;
+  /** For "watching": the watched process's end, expected from the moment the line was read. */
+  gone?: Promise<HeldLeftovers>;
 }
 
 interface Waiter {
@@ -99,9 +110,7 @@ export class ProcessHolder {
   #current: HolderProcess | undefined;
 
   async spawn(request: HolderSpawn): Promise<HeldProcess> {
-    const holder = (this.#current ??= new HolderProcess(() => {
-      if (this.#current === holder) this.#current = undefined;
-    }));
+    const holder = this.#holder();
     const hex = (text: string) => Buffer.from(text, "utf8").toString("hex");
     const env = Object.entries(request.env).map(([name, value]) => hex(`${name}=${value}`));
     const fields = [request.exitPath, request.logPath, request.cgroupProcs, request.cwd].map(hex);
@@ -113,6 +122,31 @@ export class ProcessHolder {
     }
     const pid = Number(reply[2]);
     return { pid, exited: exited as Promise<HeldExit>, signal: (signal) => holder.signal(pid, signal) };
+  }
+
+  /**
+   * Asks the holder to watch a container's main process that it did not start (adopted after a
+   * restart, or orphaned by a holder that was killed), found by `pid` in the cgroup `cgroupDir`
+   * (absolute). Resolves once that process is gone and the rest of the cgroup killed — at once if it
+   * is gone already or not in the cgroup. Rejects with code `UNAVAILABLE` where the holder cannot
+   * watch (no pidfd), with {@link HolderLostError} if the holder is lost first.
+   */
+  async watch(pid: number, cgroupDir: string): Promise<HeldLeftovers> {
+    const holder = this.#holder();
+    const { fields, gone } = await holder.ask("watch", [String(pid), Buffer.from(cgroupDir, "utf8").toString("hex")]);
+    if (fields[0] === "failed") {
+      const message = Buffer.from(fields[3] ?? "", "hex").toString("utf8");
+      throw new CodedError("UNAVAILABLE", `Cannot watch process ${pid}: ${message}`, { details: { pid } });
+    }
+    return gone as Promise<HeldLeftovers>;
+  }
+
+  /** The holder requests go to, started if none runs (or the last was let go). */
+  #holder(): HolderProcess {
+    const holder = (this.#current ??= new HolderProcess(() => {
+      if (this.#current === holder) this.#current = undefined;
+    }));
+    return holder;
   }
 
   /** The pid of the holder new containers go to, once it runs (for logs, and for tests that kill it). */
@@ -137,6 +171,8 @@ class HolderProcess {
   #replies = new Map<number, Waiter>();
   /** Made when the holder says "started", before anyone awaits it: its exit may be on the next line. */
   #exits = new Map<number, { resolve(exit: HeldExit): void; reject(error: Error): void }>();
+  /** The same for watched processes (not its children), by pid; several watches of one pid share it. */
+  #gones = new Map<number, { promise: Promise<HeldLeftovers>; resolve(gone: HeldLeftovers): void; reject(error: Error): void }>();
   #buffer = "";
   /** Let go by `close()`: it takes no more requests and ends once its children have. */
   #released = false;
@@ -162,9 +198,10 @@ class HolderProcess {
       onEnd();
       const why = result.failed ? result.shortMessage : `exit ${result.exitCode}`;
       this.#ended = new HolderLostError(`the process holder ended (${why})`, this.#released);
-      const waiting = [...this.#replies.values(), ...this.#exits.values()];
+      const waiting = [...this.#replies.values(), ...this.#exits.values(), ...this.#gones.values()];
       this.#replies.clear();
       this.#exits.clear();
+      this.#gones.clear();
       if (waiting.length === 0) return;
       if (this.#released) log.debug("A released process holder ended; its children's exit statuses are in their exit files", { held: waiting.length });
       else log.error("The process holder ended while it held processes: their exit status is lost", { held: waiting.length, why });
@@ -206,6 +243,15 @@ class HolderProcess {
     return exit.promise;
   }
 
+  #expectGone(pid: number): Promise<HeldLeftovers> {
+    const known = this.#gones.get(pid);
+    if (known !== undefined) return known.promise;
+    const gone = Promise.withResolvers<HeldLeftovers>();
+    gone.promise.catch(() => {}); // a lost holder is handled by whoever awaits it
+    this.#gones.set(pid, gone);
+    return gone.promise;
+  }
+
   #read(chunk: string): void {
     this.#buffer += chunk;
     let start = 0;
@@ -214,13 +260,20 @@ class HolderProcess {
       start = newline + 1;
       if (fields[0] === "exit") {
         const pid = Number(fields[1]);
-        this.#exits.get(pid)?.resolve({ status: Number(fields[2]), cgroupEmpty: fields[3] === "1" });
+        this.#exits.get(pid)?.resolve({ status: Number(fields[2]), cgroupEmpty: fields[3] === "1", leftoversKilled: fields[4] === "1" });
         this.#exits.delete(pid);
         continue;
       }
+      if (fields[0] === "gone") {
+        const pid = Number(fields[1]);
+        this.#gones.get(pid)?.resolve({ cgroupEmpty: fields[2] === "1", leftoversKilled: fields[3] === "1" });
+        this.#gones.delete(pid);
+        continue;
+      }
       const exited = fields[0] === "started" ? this.#expectExit(Number(fields[2])) : undefined;
+      const gone = fields[0] === "watching" ? this.#expectGone(Number(fields[2])) : undefined;
       const seq = Number(fields[1]);
-      this.#replies.get(seq)?.resolve({ fields, exited });
+      this.#replies.get(seq)?.resolve({ fields, exited, gone });
       this.#replies.delete(seq);
     }
     this.#buffer = this.#buffer.slice(start);

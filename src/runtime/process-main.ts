@@ -1,10 +1,11 @@
 import { appendFile } from "node:fs/promises";
 import { CodedError } from "../errors/coded-error.ts";
+import { killCgroup } from "../host/cgroup.ts";
 import { getLogger } from "../log/logger.ts";
 import { AdoptedProcess, signalCgroupMember } from "./process-adopted.ts";
 import * as group from "./process-group.ts";
 import { HolderLostError, decodeWaitStatus } from "./process-holder.ts";
-import type { HeldProcess, ProcessHolder } from "./process-holder.ts";
+import type { HeldExit, HeldProcess, ProcessHolder } from "./process-holder.ts";
 import type { ContainerSpec } from "./runtime-backend.ts";
 import { holderCommand } from "./process-wrapper.ts";
 
@@ -51,17 +52,20 @@ export class MainProcess {
   #exit: Exit | undefined;
   #cgroupEmptyAtExit = false;
   #held: HeldProcess;
+  #holder: ProcessHolder;
   #orphan: AdoptedProcess | undefined;
   #place: MainProcessPlace;
 
-  private constructor(held: HeldProcess, place: MainProcessPlace) {
+  private constructor(held: HeldProcess, holder: ProcessHolder, place: MainProcessPlace) {
     this.pid = held.pid;
     this.startedAt = Date.now();
     this.#held = held;
+    this.#holder = holder;
     this.#place = place;
     this.exited = held.exited.then(
       (held) => {
         this.#cgroupEmptyAtExit = held.cgroupEmpty;
+        if (!held.cgroupEmpty && !held.leftoversKilled) this.#killLeftovers(held);
         return (this.#exit = { ...decodeWaitStatus(held.status), finishedAt: Date.now() });
       },
       async (error: unknown) => (this.#exit = await this.#watchOrphan(error)),
@@ -77,7 +81,7 @@ export class MainProcess {
     await appendFile(spec.logPath, ""); // an unwritable log fails here, not silently in the holder
     const request = await holderCommand(spec, cgroupProcsFile);
     try {
-      return new MainProcess(await holder.spawn(request), place);
+      return new MainProcess(await holder.spawn(request), holder, place);
     } catch (error) {
       if (!(error instanceof CodedError)) throw error;
       throw new CodedError("START_FAILED", `Cannot start container "${spec.id}": ${error.message}`, { details: { id: spec.id } });
@@ -110,6 +114,17 @@ export class MainProcess {
     }
   }
 
+  /**
+   * The main-exit rule, where the holder could not apply it (it kills what the main process left behind
+   * as it reaps it; see `process-holder.pl`): the daemon kills the rest itself.
+   */
+  #killLeftovers(held: HeldExit): void {
+    const { cgroupPath } = this.#place;
+    log.warn("The process holder did not kill what a container's main process left behind; killing it from the daemon", { pid: this.pid, status: held.status });
+    const kill = cgroupPath === undefined ? Promise.resolve().then(() => group.killProcessGroup(this.pid)) : killCgroup(cgroupPath);
+    kill.catch((error: unknown) => log.error("Cannot kill what a container's main process left behind", { pid: this.pid, error }));
+  }
+
   /** The holder ended before the process did: watch its cgroup (or process group) instead. */
   async #watchOrphan(error: unknown): Promise<Exit> {
     const released = error instanceof HolderLostError && error.released;
@@ -117,7 +132,10 @@ export class MainProcess {
     const { cgroupPath } = this.#place;
     if (cgroupPath !== undefined) {
       // A released holder writes the status to the exit file before it ends; a killed one may not have.
-      this.#orphan = new AdoptedProcess({ pid: this.pid, startedAt: this.startedAt, cgroupPath, exitPath: this.#place.exitPath });
+      // A released holder ends only after its last child: it killed what this one left behind. A killed
+      // one did not: a holder of ours watches the main process, so the rest still dies with it.
+      const holder = released ? undefined : this.#holder;
+      this.#orphan = new AdoptedProcess({ pid: this.pid, startedAt: this.startedAt, cgroupPath, exitPath: this.#place.exitPath, holder });
       return this.#orphan.exited;
     }
     await group.waitForProcessGroupEmpty(this.pid, { intervalMs: this.#place.groupPollIntervalMs });
