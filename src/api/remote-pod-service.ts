@@ -1,4 +1,5 @@
 import { fromErrorData } from "../errors/coded-error.ts";
+import type { ContainerFilter, SandboxFilter } from "./status-filter.ts";
 import type { BridgedMethod, ServiceBridge } from "./api-thread.ts";
 import type { HostCheckReport, SandboxStopResult } from "./api-types.ts";
 import type { BatchStopOptions, PodService, StopRequestOptions } from "./pod-service.ts";
@@ -90,7 +91,7 @@ export class RemotePodService implements PodService {
     return this.#replica.podSandboxStatus(id);
   }
 
-  listPodSandbox(filter?: { state?: "ready" | "stopped" }): object[] {
+  listPodSandbox(filter?: SandboxFilter): object[] {
     return this.#replica.listPodSandbox(filter);
   }
 
@@ -98,7 +99,7 @@ export class RemotePodService implements PodService {
     return this.#replica.containerStatus(id);
   }
 
-  listContainers(filter?: { podSandboxId?: string; state?: "created" | "running" | "exited" }): object[] {
+  listContainers(filter?: ContainerFilter): object[] {
     return this.#replica.listContainers(filter);
   }
 }

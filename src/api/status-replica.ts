@@ -1,5 +1,7 @@
 import { containerNotFound, sandboxNotFound, validateId } from "../state/ids.ts";
 import type { ContainerStatus, PodSandboxStatus, StatusChange } from "./api-types.ts";
+import { containerMatches, sandboxMatches } from "./status-filter.ts";
+import type { ContainerFilter, SandboxFilter } from "./status-filter.ts";
 
 /**
  * The API thread's copy of every sandbox's and container's status, kept by the changes the
@@ -53,8 +55,8 @@ export class StatusReplica {
     return status;
   }
 
-  listPodSandbox(filter: { state?: PodSandboxStatus["state"] } = {}): PodSandboxStatus[] {
-    return [...this.#sandboxes.values()].filter((status) => filter.state === undefined || status.state === filter.state);
+  listPodSandbox(filter: SandboxFilter = {}): PodSandboxStatus[] {
+    return [...this.#sandboxes.values()].filter((status) => sandboxMatches(status, filter));
   }
 
   containerStatus(id: string): ContainerStatus {
@@ -64,9 +66,7 @@ export class StatusReplica {
     return status;
   }
 
-  listContainers(filter: { podSandboxId?: string; state?: ContainerStatus["state"] } = {}): ContainerStatus[] {
-    return [...this.#containers.values()]
-      .filter((status) => filter.podSandboxId === undefined || status.podSandboxId === filter.podSandboxId)
-      .filter((status) => filter.state === undefined || status.state === filter.state);
+  listContainers(filter: ContainerFilter = {}): ContainerStatus[] {
+    return [...this.#containers.values()].filter((status) => containerMatches(status, filter));
   }
 }
