@@ -3,6 +3,7 @@ import type { Clock } from "../src/async/clock.ts";
 import type { RuntimeBackend } from "../src/runtime/runtime-backend.ts";
 import type { StopRequestOptions } from "../src/api/pod-service.ts";
 import type { Metrics } from "../src/metrics/metrics.ts";
+import type { PodNetwork } from "../src/network/pod-network.ts";
 import type { StateStore } from "../src/state/state-store.ts";
 import type { HostWork } from "./host-work.ts";
 import type { InFlightIds } from "./in-flight.ts";
@@ -35,6 +36,8 @@ export interface SupervisorContext {
   killGraceMs: number;
   metrics: Metrics;
   hostWork: HostWork;
+  /** The CNI pod network (ADD at run, DEL at stop); absent: every sandbox has network "none". */
+  network?: PodNetwork;
   /** `parallel` (default); `sequential` stops the way the reference did, for the benchmark's baseline. */
   stopStrategy: StopStrategy;
   /** Ids whose run, create or start is in flight: the leak check leaves their host objects alone. Made on first use (`inFlightOf`). */

@@ -43,6 +43,9 @@ export async function runPodSandbox(context: SupervisorContext, config: unknown)
     if (!record.hostNetwork) {
       const netns = await createNetns(`pv-${context.tag}-${id}`);
       Object.assign(record, { netnsName: netns.name, netnsPath: netns.path });
+      // Loopback is up already (createNetns); then the CNI network, stored with the first record write.
+      const network = await context.network?.attach({ containerId: netns.name, netns: netns.path, podName: record.name });
+      if (network !== undefined) record.network = network;
     }
     if (!record.hostIpc) record.shmPath = await mountShm(join(record.dir, "shm"), { root: context.root });
     await createCgroup(record.cgroupPath).catch((error: unknown) => log.warn("Cannot create the sandbox cgroup; containers fall back to process groups", { id, error }));
@@ -71,6 +74,7 @@ async function undo(context: SupervisorContext, record: SandboxRecord): Promise<
       }
     },
     () => context.system.stop(record.id, { deadlineAt: Date.now() + 5_000 }),
+    () => record.network === undefined ? undefined : context.network?.detach(record.network, record.netnsPath ?? ""),
     () => record.netnsName === undefined ? undefined : removeNetns(record.netnsName),
     () => record.shmPath === undefined ? undefined : unmountShm(record.shmPath, { root: context.root }),
     () => removeCgroup(record.cgroupPath),

@@ -31,8 +31,9 @@ export function listContainers(context: SupervisorContext, filter: { podSandboxI
 }
 
 export function sandboxStatus(record: SandboxRecord): PodSandboxStatus {
-  const { dir: _dir, netnsName: _netnsName, ...status } = record;
-  return status;
+  const { dir: _dir, netnsName: _netnsName, network, ...status } = record;
+  if (network === undefined) return status;
+  return { ...status, network: { ...(network.ip === undefined ? {} : { ip: network.ip }), ips: network.ips, interface: network.ifName } };
 }
 
 export function containerView(record: ContainerRecord): ContainerStatus {

@@ -8,6 +8,8 @@ import type { Clock } from "../src/async/clock.ts";
 import type { ActorsLost } from "../src/actor-system/index.ts";
 import { getLogger } from "../src/log/logger.ts";
 import { Metrics } from "../src/metrics/metrics.ts";
+import { PodNetwork } from "../src/network/pod-network.ts";
+import type { PodNetworkOptions } from "../src/network/pod-network.ts";
 import { ProcessBackend } from "../src/runtime/process-backend.ts";
 import type { RuntimeBackend } from "../src/runtime/runtime-backend.ts";
 import type { ContainerState, SandboxState } from "../src/state/records.ts";
@@ -63,6 +65,8 @@ export interface SupervisorOptions {
   stopStrategy?: StopStrategy;
   /** Where the stop path takes its time from; default the real clock (tests drive a manual one). */
   clock?: Clock;
+  /** CNI: where the network config and the plugins are (the cache goes under the root); absent: network "none". */
+  network?: Omit<PodNetworkOptions, "cacheDir">;
 }
 
 /**
@@ -122,6 +126,7 @@ export class Supervisor {
       metrics: new Metrics(),
       hostWork: createHostWork(root),
       stopStrategy: options.stopStrategy ?? "parallel",
+      network: options.network === undefined ? undefined : new PodNetwork({ ...options.network, cacheDir: join(root, "cni") }),
     };
     const { runtime } = context;
     system.serve(runtimeService, runtime.handle);

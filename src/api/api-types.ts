@@ -7,7 +7,14 @@ import type { ContainerRecord, SandboxRecord } from "../state/records.ts";
 export type { ContainerConfig, SandboxConfig } from "../state/records.ts";
 
 /** `PodSandboxStatus`'s `status`, and each item of `ListPodSandbox`. */
-export type PodSandboxStatus = Omit<SandboxRecord, "dir" | "netnsName">;
+export type PodSandboxStatus = Omit<SandboxRecord, "dir" | "netnsName" | "network"> & { network?: PodNetworkStatus };
+
+/** A sandbox's CNI network as status shows it (CRI's PodSandboxNetworkStatus, and the interface's name). */
+export interface PodNetworkStatus {
+  ip?: string;
+  ips: string[];
+  interface: string;
+}
 
 /** `ContainerStatus`'s `status`, and each item of `ListContainers` (`infra` marks the pause container). */
 export type ContainerStatus = Omit<ContainerRecord, "sandboxId" | "dir"> & { podSandboxId: string };

@@ -42,12 +42,35 @@ export interface SandboxRecord {
   /** Relative to the cgroup2 mount, or the process-group fallback's name. */
   cgroupPath: string;
   infraContainerId?: string;
+  /** Its CNI network, when it has one (not host network, and a network was configured at its run). */
+  network?: SandboxNetwork;
   /**
    * The stop journal: the phase reached and the absolute deadline it runs under; once stopped, the
    * host steps that were skipped, and why (SEMANTICS.md row 12: recorded, never faked).
    */
   stop?: { phase: StopPhase; deadlineAt: number; requestedAt: number; skipped?: Record<string, string> };
   stoppedAt?: number;
+}
+
+/**
+ * A sandbox's CNI attachment: the exact configuration list its ADD used and the ADD's final result,
+ * so that its DEL is exact whatever the conf dir holds by then (src/network/pod-network.ts).
+ */
+export interface SandboxNetwork {
+  /** The network's name (host-local keeps its addresses under it). */
+  name: string;
+  /** The conf file it was read from. */
+  source: string;
+  /** CNI_CONTAINERID (the netns name) and CNI_IFNAME it was added with. */
+  containerId: string;
+  ifName: string;
+  /** The configuration list, as it was used. */
+  config: Record<string, unknown>;
+  /** The last plugin's result, the `prevResult` of the DEL. */
+  result: Record<string, unknown>;
+  /** The pod's addresses (without prefix length), the first IPv4 one as `ip`. */
+  ip?: string;
+  ips: string[];
 }
 
 export interface ContainerConfig {

@@ -97,11 +97,17 @@ async function releaseLabel(): Promise<StepResult> {
     : "skipped: SELinux is not enabled on this host; no label was taken";
 }
 
-async function teardownNetwork(_context: SupervisorContext, record: SandboxRecord): Promise<StepResult> {
+async function teardownNetwork(context: SupervisorContext, record: SandboxRecord): Promise<StepResult> {
   if (record.hostNetwork) return "skipped: the sandbox uses the host network";
-  // The only network podvisor sets up is "none": loopback inside the namespace, which goes with it.
-  // CNI plugins (a later issue) will be called here with DEL, even when the namespace is gone.
-  return "skipped: network \"none\" has nothing beyond loopback, removed with the namespace";
+  if (record.network === undefined) return "skipped: network \"none\" has nothing beyond loopback, removed with the namespace";
+  if (context.network === undefined) {
+    throw new CodedError("FAILED_PRECONDITION", `Cannot delete network ${record.network.name}: this daemon runs without CNI (no --cni-bin-dir)`);
+  }
+  // DEL with the configuration and result the ADD stored, even if the namespace is gone already.
+  // The stop's deadline bounds it, but the host cleanup runs after the kill at that deadline, so
+  // each plugin gets at least its own timeout from when it starts (pod-network.ts).
+  await context.network.detach(record.network, record.netnsPath ?? "", { deadlineAt: context.deadlines.get(record.id) });
+  return "done";
 }
 
 async function removeNamespace(context: SupervisorContext, record: SandboxRecord): Promise<StepResult> {
