@@ -4,7 +4,7 @@
  * the format was chosen — a terminal (pretty), the journal (`<N>` syslog level prefixes), or
  * neither (JSON).
  */
-import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, statSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,11 +38,13 @@ async function runDaemon(runtime: Runtime, setting: Setting): Promise<string[]> 
     child = execa("script", ["-qfec", command, logPath], { reject: false, stdin: "ignore", stdout: "ignore", env });
     daemonPid = () => Number(readChildren(child.pid as number)[0]);
   } else {
+    // The file itself is the daemon's stderr (an fd, no pipe in between), as the journal's stream is. (execa
+    // takes an fd there, which its types for stderr do not say: hence the cast.)
     const fd = openSync(logPath, "a");
-    const { dev, ino } = fstatSync(fd);
+    const { dev, ino } = statSync(logPath);
     // systemd sets JOURNAL_STREAM to the device and inode of the stream it connects to stderr.
     const journalEnv = setting === "journal" ? { JOURNAL_STREAM: `${dev}:${ino}` } : {};
-    child = execa(file, args, { reject: false, stdin: "ignore", stderr: fd, env: { ...env, ...journalEnv } });
+    child = execa(file, args, { reject: false, stdin: "ignore", stderr: fd as unknown as "inherit", env: { ...env, ...journalEnv } });
     closeSync(fd);
     daemonPid = () => child.pid as number;
   }

@@ -103,7 +103,7 @@ describe.each(commands)("the daemon started through $name", ({ file, args, avail
     expect(isAlive(containerPid)).toBe(true);
     started.wrapper.kill("SIGTERM");
     const result = await started.wrapper;
-    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.exitCode, String(result.stderr)).toBe(0);
     expect(isAlive(started.daemonPid)).toBe(false);
     expect(isAlive(containerPid)).toBe(false);
     expect(await leftoversOf(started.root)).toEqual(noLeftovers);
