@@ -1,4 +1,5 @@
 import type { ActorContext, Behavior, MessageContext, SpawnSpec } from "./behavior.ts";
+import { timeoutSignal } from "../async/timeout-signal.ts";
 import type { AskEnvelope, Envelope } from "./envelope.ts";
 import { ActorNotFoundError } from "../errors/coded-error.ts";
 
@@ -75,12 +76,15 @@ export class ActorCell {
     if (this.#gone) return this.#refuse(envelope);
     const behavior = this.#behavior as Behavior;
     let result: { ok: true; value: unknown } | { ok: false; error: unknown };
+    const { context, release } = messageContext(this.#context, envelope);
     try {
-      const value = await behavior.receive(this.#state, envelope.msg, messageContext(this.#context, envelope));
+      const value = await behavior.receive(this.#state, envelope.msg, context);
       result = { ok: true, value };
     } catch (error) {
       result = { ok: false, error };
       if (envelope.k === "tell") this.#host.warn("Actor failed to handle a message", { actorId: this.id, error });
+    } finally {
+      release();
     }
     if (envelope.k === "ask") this.#host.answer(envelope, result);
   }
@@ -129,18 +133,21 @@ export class ActorCell {
   }
 }
 
-function messageContext(context: ActorContext, envelope: Delivery): MessageContext {
+/** A message's context, and the release of its deadline's timer once the message is handled. */
+function messageContext(context: ActorContext, envelope: Delivery): { context: MessageContext; release(): void } {
   const deadlineAt = envelope.k === "ask" ? envelope.deadlineAt : undefined;
   let signal: AbortSignal | undefined;
-  return Object.create(context, {
+  let release = () => {};
+  const messageContext = Object.create(context, {
     deadlineAt: { value: deadlineAt },
     signal: {
       get(): AbortSignal {
-        signal ??= deadlineAt === undefined
-          ? new AbortController().signal
-          : AbortSignal.timeout(Math.max(0, deadlineAt - context.clock.now()));
+        if (signal !== undefined) return signal;
+        if (deadlineAt === undefined) return (signal = new AbortController().signal);
+        ({ signal, release } = timeoutSignal(deadlineAt - context.clock.now(), { clock: context.clock }));
         return signal;
       },
     },
   }) as MessageContext;
+  return { context: messageContext, release: () => release() };
 }

@@ -4,8 +4,8 @@ import { systemClock } from "./clock.ts";
 export interface TimeoutSignalOptions {
   /** Where the timer comes from; default the real clock. */
   clock?: Clock;
-  /** The abort reason; default an error saying how long it waited. */
-  reason?: () => Error;
+  /** The abort reason; default a `TimeoutError`, as `AbortSignal.timeout` gives. */
+  reason?: () => unknown;
 }
 
 /**
@@ -20,7 +20,7 @@ export interface TimeoutSignalOptions {
  */
 export function timeoutSignal(ms: number, options: TimeoutSignalOptions = {}): { signal: AbortSignal; release(): void } {
   const clock = options.clock ?? systemClock;
-  const reason = options.reason ?? (() => new Error(`Timed out after ${ms} ms`));
+  const reason = options.reason ?? (() => new DOMException(`Timed out after ${Math.max(0, ms)} ms`, "TimeoutError"));
   const controller = new AbortController();
   const timer = clock.setTimeout(() => controller.abort(reason()), Math.max(0, ms));
   return { signal: controller.signal, release: () => clock.clearTimeout(timer) };
