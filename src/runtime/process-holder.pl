@@ -156,7 +156,8 @@ my $SYS_pidfd_open = 434;    # the same number on every architecture
 sub watch {
   my ($seq, $pid, $dir) = @_;
   $dir = unhex($dir // "");
-  return say_line("failed $seq watch " . hex_of("no cgroup")) if $dir eq "" || $pid !~ /^\d+$/;
+  return say_line("failed $seq watch " . hex_of("not a pid: $pid")) if $pid !~ /^[1-9]\d*$/;
+  return say_line("failed $seq watch " . hex_of("no cgroup")) if $dir eq "";
   my $fd = syscall($SYS_pidfd_open, $pid + 0, 0);
   return say_line("failed $seq watch " . hex_of("pidfd_open: $!")) if $fd < 0 && !$!{ESRCH};
   say_line("watching $seq $pid");

@@ -98,24 +98,8 @@ describe("ProcessBackend", () => {
     expect(await readFile(spec.logPath, "utf8")).toBe("before\nto-stdout\nto-stderr\n");
   });
 
-  test("waitForStopped does not resolve while a background child lives on after the main process exited", async () => {
-    const { id, pid } = await h.run(["sh", "-c", "sleep 1000 & exit 0"]);
-    await expect.poll(() => isLive(pid), { timeout: 5_000 }).toBe(false);
-    const tooEarly = h.backend.waitForStopped(id, { signal: AbortSignal.timeout(notHappeningMs) });
-    await expect(tooEarly).rejects.toMatchObject({ code: "DEADLINE_EXCEEDED" });
-    expect((await h.backend.state(id)).status).toBe("running");
-    expect(await h.backend.pids(id)).toHaveLength(1);
-    await h.backend.killAll(id);
-    expect(await h.backend.waitForStopped(id, { signal: deadline() })).toMatchObject({ status: "stopped", exitCode: 0 });
-  });
-
-  test("waitForStopped called at once after start still waits for a background child", async () => {
-    const { id } = await h.run(["sh", "-c", "sleep 1000 & exit 0"]);
-    const tooEarly = h.backend.waitForStopped(id, { signal: AbortSignal.timeout(notHappeningMs) });
-    await expect(tooEarly).rejects.toMatchObject({ code: "DEADLINE_EXCEEDED" });
-    await h.backend.killAll(id);
-    expect(await h.backend.waitForStopped(id, { signal: deadline() })).toMatchObject({ exitCode: 0 });
-  });
+  // What becomes of a background child once the main process exits (it dies with it, the main-exit
+  // rule) is tested in process-main-exit.test.ts.
 
   test("an argument is passed to the command as it is, never through a shell", async () => {
     const tricky = "$(echo injected) `id` ; echo 'quoted' \"double\" * \\";
