@@ -238,8 +238,18 @@ export class ActorSystem {
   }
 
   /** A cheap synchronous view for tests and metrics. */
-  stats(): { actors: number; pendingAsks: number; forwardedAsks: number; armedTimers: number; unrecoverableWorkers: number; actorsPerWorker: number[] } {
+  stats(): {
+    actors: number;
+    pendingAsks: number;
+    forwardedAsks: number;
+    armedTimers: number;
+    unrecoverableWorkers: number;
+    actorsPerWorker: number[];
+    /** Envelopes that crossed between the main thread and the workers so far (of the workers running now). */
+    crossings: { toWorkers: number; fromWorkers: number };
+  } {
     return {
+      crossings: { toWorkers: this.#workers.reduce((sum, handle) => sum + handle.outbox.sent, 0), fromWorkers: this.#router.received },
       actors: this.#registry.size,
       pendingAsks: this.#pending.size,
       forwardedAsks: this.#router.forwardedAsks,

@@ -10,6 +10,8 @@ export class Outbox {
   #batch: Envelope[] = [];
   #scheduled = false;
   #closed = false;
+  /** Envelopes sent through this outbox so far: each one crosses to another thread. */
+  sent = 0;
 
   constructor(port: Pick<MessagePort, "postMessage">) {
     this.#port = port;
@@ -17,6 +19,7 @@ export class Outbox {
 
   push(envelope: Envelope): void {
     if (this.#closed) return;
+    this.sent++;
     this.#batch.push(envelope);
     if (this.#scheduled) return;
     this.#scheduled = true;

@@ -50,12 +50,16 @@ export class WorkerRouter {
   #forwarded = new Map<string, { target: WorkerHandle; ask: AskEnvelope }>();
   #sweepAt = 0;
 
+  /** Envelopes received from the workers so far: each one crossed from a worker to the main thread. */
+  received = 0;
+
   constructor(options: WorkerRouterOptions) {
     this.#options = options;
   }
 
   receive(from: WorkerHandle, batch: Envelope[]): void {
     this.#bySerial.set(from.serial, from);
+    this.received += batch.length;
     for (const envelope of batch) {
       switch (envelope.k) {
         case "tell": {
