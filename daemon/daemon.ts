@@ -76,6 +76,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     closing ??= (async () => {
       const stopAll = !options.liveRestore && !restart;
       log.info("Shutting down", { reason, stopAll, restart });
+      // First no new creation, and those in flight settled (finished or undone), the socket still
+      // serving: their clients get their answers, and the stop-all below includes what they made.
+      await supervisor.drain();
       await schedule.stop();
       await socket?.close();
       await metricsServer?.close();

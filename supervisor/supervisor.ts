@@ -19,6 +19,7 @@ import { runtimeService, stateService } from "../actors/protocol.ts";
 import type { SandboxMessage, StateRequest } from "../actors/protocol.ts";
 import { sandboxRef } from "../actors/sandbox.ts";
 import { createContainer } from "./container-create.ts";
+import { CreationGate } from "./creation-gate.ts";
 import { removeContainer } from "./container-remove.ts";
 import { startContainer } from "./container-start.ts";
 import { stopContainer } from "./container-stop.ts";
@@ -50,6 +51,8 @@ async function removeEmptyCgroup(path: string): Promise<void> {
   }
 }
 const actorCallMs = 30_000;
+/** How long a shutdown waits for the creations in flight to settle (as long as their longest actor call). */
+const creationsSettleMs = 30_000;
 
 export interface SupervisorOptions {
   /** The daemon's root: every record, mount point and log it makes lies under it. */
@@ -78,6 +81,10 @@ export class Supervisor {
   readonly #context: SupervisorContext;
 
   readonly #unrecoverable = new Set<(lost: ActorsLost) => void>();
+
+  /** The creations in flight, and the gate a shutdown closes (see `creation-gate.ts`). */
+  readonly #creations = new CreationGate();
+  #drained: Promise<void> | undefined;
 
   private constructor(context: SupervisorContext) {
     this.#context = context;
@@ -172,7 +179,7 @@ export class Supervisor {
   }
 
   runPodSandbox(config: unknown): Promise<string> {
-    return this.#time("run_pod_sandbox", () => runPodSandbox(this.#context, config));
+    return this.#time("run_pod_sandbox", () => this.#creations.run("run pod sandbox", () => runPodSandbox(this.#context, config)));
   }
 
   stopPodSandbox(id: string, options?: StopOptions): Promise<StopOutcome> {
@@ -192,11 +199,11 @@ export class Supervisor {
   }
 
   createContainer(sandboxId: string, config: unknown): Promise<string> {
-    return this.#time("create_container", () => createContainer(this.#context, sandboxId, config));
+    return this.#time("create_container", () => this.#creations.run("create container", () => createContainer(this.#context, sandboxId, config)));
   }
 
   async startContainer(id: string): Promise<void> {
-    await this.#time("start_container", () => startContainer(this.#context, id));
+    await this.#time("start_container", () => this.#creations.run("start container", () => startContainer(this.#context, id)));
   }
 
   async stopContainer(id: string, options?: StopOptions): Promise<void> {
@@ -263,8 +270,30 @@ export class Supervisor {
     return this.#context.metrics.time(operation, run);
   }
 
-  /** Stops the actor system. With `stopAll`, every sandbox is stopped first (in parallel). */
+  /**
+   * Refuses every creation (run, create, start) from now on with UNAVAILABLE, and settles once the
+   * ones in flight have, each finished or undone (bounded by `timeoutMs`, default 30 s): what they
+   * made then has records, for a stop-all to stop or a live restore to leave whole. The first
+   * step of a shutdown; the daemon calls it before it closes its socket, so that the clients of the
+   * creations in flight still get their answers. Calling it again joins the first.
+   */
+  drain(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.#drained ??= (async () => {
+      const { clock } = this.#context;
+      const inFlight = this.#creations.size;
+      const { unsettled } = await this.#creations.close({ deadlineAt: clock.now() + (options.timeoutMs ?? creationsSettleMs), clock });
+      if (unsettled.length > 0) log.error("Creations still in flight at shutdown: what they made may stay on the host until the next start's leak check", { unsettled });
+      else if (inFlight > 0) log.info("Creations in flight settled before the shutdown", { creations: inFlight });
+    })();
+    return this.#drained;
+  }
+
+  /**
+   * Stops the actor system, after the creations in flight have settled (`drain`). With `stopAll`,
+   * every sandbox is stopped first (in parallel), those the creations just made included.
+   */
   async shutdown(options: { stopAll: boolean } & StopOptions): Promise<StopAllResult[]> {
+    await this.drain();
     const results = options.stopAll ? await this.stopAllPodSandboxes(options) : [];
     await this.#context.system.shutdown();
     this.#context.store.close();
