@@ -1,4 +1,5 @@
 import { mkdir } from "node:fs/promises";
+import { getLogger } from "../src/log/logger.ts";
 import { join } from "node:path";
 import { CodedError } from "../src/actor-system/index.ts";
 import { mountRootfs, unmountRootfs } from "../src/host/rootfs.ts";
@@ -10,6 +11,8 @@ import { newId } from "../src/state/ids.ts";
 import { inFlightOf } from "./in-flight.ts";
 import { findSandbox } from "./lookup.ts";
 import { normalizeContainerConfig } from "./validate.ts";
+
+const log = getLogger("supervisor");
 
 const actorCallMs = 30_000;
 
@@ -44,6 +47,7 @@ export async function createContainer(context: SupervisorContext, sandboxId: str
     await context.store.saveContainer(record);
     const message: SandboxMessage = { type: "sandbox.add-container", record };
     await context.system.ask(sandboxId, message, { deadlineAt: context.clock.now() + actorCallMs });
+    log.info("Created container", { containerId: id, sandboxId, name: record.name, infra: record.infra });
   } catch (error) {
     await context.backend.delete(id).catch(() => {});
     if (normalized.rootfs !== undefined) await unmountRootfs(dir, { root: context.root }).catch(() => {});
