@@ -1,0 +1,232 @@
+/**
+ * The image store under `<root>/images/`: an OCI image layout (`oci-layout`, `index.json`,
+ * `blobs/sha256/`), plus `layers/<diffid hex>/` (each layer unpacked once, the read-only lower
+ * directories of overlays) and `ingest/` (blobs being written). docs/IMAGES.md describes it.
+ * Index changes and garbage collection take turns (one lock); blobs and layers come in concurrently.
+ */
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { CodedError } from "../errors/coded-error.ts";
+import { getLogger } from "../log/logger.ts";
+import { BlobStore } from "./blob-store.ts";
+import { asImageId, digestHex } from "./digest.ts";
+import { loadImageIndex, saveImageIndex, writeLayoutMarker } from "./image-index.ts";
+import type { ImageRecord } from "./image-index.ts";
+import { ingestImage } from "./image-ingest.ts";
+import type { IngestContext, IngestResult } from "./image-ingest.ts";
+import { formatImageReference, parseImageReference } from "./image-reference.ts";
+import type { ImageSource, PullProgress } from "./image-source.ts";
+import { registrySource } from "./image-sources.ts";
+import { storeUsage } from "./image-usage.ts";
+import type { StoreUsage } from "./image-usage.ts";
+import type { RegistryCredentials } from "./registry-auth.ts";
+import { RegistryClient } from "./registry-client.ts";
+
+const log = getLogger("image:store");
+
+export interface ImageStoreOptions {
+  /** The daemon's root; the store is `<root>/images`. */
+  root: string;
+  /** Registries reached over plain HTTP besides loopback (`--insecure-registry`). */
+  insecureRegistries?: string[];
+}
+
+export interface PullOptions {
+  auth?: RegistryCredentials;
+  signal?: AbortSignal;
+  onProgress?: (progress: PullProgress) => void;
+}
+
+export class ImageStore {
+  readonly dir: string;
+  readonly layersDir: string;
+  readonly blobs: BlobStore;
+  readonly #client: RegistryClient;
+  #images: ImageRecord[] = [];
+  #lock: Promise<unknown> = Promise.resolve();
+  readonly #inFlight = new Map<string, Promise<unknown>>();
+  readonly #pins = new Map<string, number>();
+  #inUse: (imageId: string) => string | undefined = () => undefined;
+
+  private constructor(options: ImageStoreOptions) {
+    this.dir = join(options.root, "images");
+    this.layersDir = join(this.dir, "layers");
+    this.blobs = new BlobStore(this.dir);
+    this.#client = new RegistryClient({ insecureRegistries: options.insecureRegistries });
+  }
+
+  /** Opens the store: what an interrupted pull left is removed, then what no image references. */
+  static async open(options: ImageStoreOptions): Promise<ImageStore> {
+    const store = new ImageStore(options);
+    await mkdir(store.dir, { recursive: true, mode: 0o700 });
+    await store.blobs.open();
+    await mkdir(store.layersDir, { recursive: true, mode: 0o755 });
+    for (const name of await readdir(store.layersDir)) {
+      if (name.startsWith(".unpack-")) await rm(join(store.layersDir, name), { recursive: true, force: true });
+    }
+    await writeLayoutMarker(store.dir);
+    store.#images = await loadImageIndex(store.dir, store.blobs);
+    await store.garbageCollect();
+    log.info("Image store ready", { dir: store.dir, images: store.#images.length });
+    return store;
+  }
+
+  /** Who uses an image: returns a container id (then RemoveImage is refused), or undefined. */
+  set inUse(check: (imageId: string) => string | undefined) {
+    this.#inUse = check;
+  }
+
+  /** Pulls `text` from its registry; returns the image (its id is CRI's `imageRef`). */
+  async pull(text: string, options: PullOptions = {}): Promise<ImageRecord> {
+    const reference = parseImageReference(text);
+    const started = Date.now();
+    log.info("Pulling image", { reference: formatImageReference(reference) });
+    const source = registrySource(this.#client, reference, options.auth);
+    const ingested = await ingestImage(this.#ingestContext(), source, { target: reference.digest ?? reference.tag ?? "latest", signal: options.signal, onProgress: options.onProgress });
+    const tags = reference.tag !== undefined && reference.digest === undefined ? [`${reference.name}:${reference.tag}`] : [];
+    const image = await this.#commit(ingested, tags, [`${reference.name}@${ingested.topDigest}`]);
+    log.info("Pulled image", { reference: formatImageReference(reference), id: image.id, durationMs: Date.now() - started });
+    return image;
+  }
+
+  /** Stores an image from another source (an OCI layout: see image-load.ts) under `tags`. */
+  async ingest(source: ImageSource, target: string, tags: string[], options: { signal?: AbortSignal } = {}): Promise<ImageRecord> {
+    const ingested = await ingestImage(this.#ingestContext(), source, { target, signal: options.signal });
+    return this.#commit(ingested, tags, []);
+  }
+
+  /** Every image; with `filter`, those `filter` names (see {@link find}). */
+  list(filter?: string): ImageRecord[] {
+    if (filter === undefined || filter === "") return [...this.#images];
+    const image = this.find(filter);
+    return image === undefined ? [] : [image];
+  }
+
+  /**
+   * The image `text` names: an id (`sha256:<hex>`, or a unique hex prefix of at least 12), a
+   * reference by tag, or by digest. Undefined if the store has none; a malformed reference throws.
+   */
+  find(text: string): ImageRecord | undefined {
+    const id = asImageId(text);
+    if (id !== undefined) return this.#images.find((image) => image.id === id);
+    if (/^[0-9a-f]{12,63}$/.test(text)) {
+      const matches = this.#images.filter((image) => digestHex(image.id).startsWith(text));
+      if (matches.length === 1) return matches[0];
+    }
+    const reference = parseImageReference(text);
+    if (reference.digest !== undefined) {
+      const wanted = `${reference.name}@${reference.digest}`;
+      return this.#images.find((image) => image.repoDigests.includes(wanted) || (image.manifestDigest === reference.digest && image.repoDigests.some((one) => one.startsWith(`${reference.name}@`))));
+    }
+    const wanted = `${reference.name}:${reference.tag}`;
+    return this.#images.find((image) => image.repoTags.includes(wanted));
+  }
+
+  /** Removes the image `text` names (every tag of it), then its unshared blobs and layers. Unknown: done. */
+  async remove(text: string): Promise<void> {
+    await this.#exclusive(async () => {
+      const image = this.find(text);
+      if (image === undefined) return;
+      const user = this.#inUse(image.id);
+      if (user !== undefined) {
+        throw new CodedError("FAILED_PRECONDITION", `Cannot remove image ${text}: container ${user} uses it`, { details: { imageId: image.id, containerId: user } });
+      }
+      const images = this.#images.filter((one) => one !== image);
+      await saveImageIndex(this.dir, images);
+      this.#images = images;
+      log.info("Removed image", { id: image.id, repoTags: image.repoTags });
+      await this.#collect();
+    });
+  }
+
+  /** Removes every blob and unpacked layer that no image references and no pull in flight uses. */
+  garbageCollect(): Promise<{ blobs: number; layers: number }> {
+    return this.#exclusive(() => this.#collect());
+  }
+
+  /** The lower directories of an image's overlay, topmost layer first (overlay's `lowerdir` order). */
+  layerDirs(image: ImageRecord): string[] {
+    return image.layers.map((layer) => join(this.layersDir, digestHex(layer.diffId))).reverse();
+  }
+
+  /** What the store takes on disk (ImageFsInfo). */
+  usage(): Promise<StoreUsage> {
+    return storeUsage(this.dir);
+  }
+
+  async #collect(): Promise<{ blobs: number; layers: number }> {
+    const keep = new Set(this.#pins.keys());
+    for (const image of this.#images) {
+      keep.add(image.manifestDigest).add(image.id);
+      for (const layer of image.layers) keep.add(layer.digest).add(`layer:${layer.diffId}`);
+    }
+    let blobs = 0;
+    let layers = 0;
+    for (const digest of await this.blobs.list()) {
+      if (keep.has(digest)) continue;
+      await this.blobs.remove(digest);
+      blobs++;
+    }
+    for (const name of await readdir(this.layersDir)) {
+      if (!/^[0-9a-f]{64}$/.test(name) || keep.has(`layer:sha256:${name}`)) continue;
+      await rm(join(this.layersDir, name), { recursive: true, force: true });
+      layers++;
+    }
+    if (blobs + layers > 0) log.info("Collected image garbage", { blobs, layers });
+    return { blobs, layers };
+  }
+
+  /** Names an ingested image in the index: its tags move here from any other image. */
+  async #commit(ingested: IngestResult, tags: string[], digests: string[]): Promise<ImageRecord> {
+    try {
+      return await this.#exclusive(async () => {
+        const existing = this.#images.find((image) => image.id === ingested.image.id && image.manifestDigest === ingested.image.manifestDigest);
+        const others = this.#images
+          .filter((image) => image !== existing)
+          .map((image) => ({ ...image, repoTags: image.repoTags.filter((tag) => !tags.includes(tag)) }));
+        const image: ImageRecord = {
+          ...ingested.image,
+          repoTags: [...new Set([...(existing?.repoTags ?? []), ...tags])],
+          repoDigests: [...new Set([...(existing?.repoDigests ?? []), ...digests])],
+        };
+        // An image left with no name is kept (as Docker keeps a dangling image) until it is removed.
+        const images = [...others, image];
+        await saveImageIndex(this.dir, images);
+        this.#images = images;
+        return image;
+      });
+    } finally {
+      ingested.release();
+    }
+  }
+
+  #ingestContext(): IngestContext {
+    return {
+      blobs: this.blobs,
+      layersDir: this.layersDir,
+      once: (key, work) => {
+        const running = this.#inFlight.get(key);
+        if (running !== undefined) return running;
+        const promise = work().finally(() => this.#inFlight.delete(key));
+        this.#inFlight.set(key, promise);
+        return promise;
+      },
+      pin: (keys) => {
+        for (const key of keys) this.#pins.set(key, (this.#pins.get(key) ?? 0) + 1);
+        return () => {
+          for (const key of keys) {
+            const count = (this.#pins.get(key) ?? 1) - 1;
+            if (count <= 0) this.#pins.delete(key);
+            else this.#pins.set(key, count);
+          }
+        };
+      },
+    };
+  }
+
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.#lock.then(work);
+    this.#lock = result.catch(() => {});
+    return result;
+  }
+}
