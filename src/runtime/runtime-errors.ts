@@ -3,6 +3,7 @@
  * `FAILED_PRECONDITION`, `START_FAILED`, `NOT_IMPLEMENTED`, and `DEADLINE_EXCEEDED` for a wait whose
  * deadline passed before the backend reported the container stopped.
  */
+import { raceSignals } from "../async/race.ts";
 import { CodedError, DeadlineExceededError } from "../errors/coded-error.ts";
 
 export function containerNotFound(id: string, backend: string): CodedError {
@@ -29,18 +30,12 @@ export function normalizeWaitError(id: string, error: unknown, signal: AbortSign
 }
 
 /**
- * Settles like `promise`, or rejects with the signal's reason as soon as it aborts. The listener is
- * removed when either happens, so nothing lingers.
+ * Settles like `promise`, or rejects with the signal's reason as soon as it aborts (no signal: the
+ * promise itself). One of the async helpers of `src/async/race.ts`, for one optional signal.
  *
  * @example
- * const exit = await abortable(subprocess, AbortSignal.timeout(1_000));
+ * const exit = await abortable(subprocess, signal);
  */
 export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
+  return signal === undefined ? promise : raceSignals(promise, [signal]);
 }
