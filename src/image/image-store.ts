@@ -82,7 +82,7 @@ export class ImageStore {
     const started = Date.now();
     log.info("Pulling image", { reference: formatImageReference(reference) });
     const source = registrySource(this.#client, reference, options.auth);
-    const ingested = await ingestImage(this.#ingestContext(), source, { target: reference.digest ?? reference.tag ?? "latest", signal: options.signal, onProgress: options.onProgress });
+    const ingested = await this.#ingest(source, reference.digest ?? reference.tag ?? "latest", options);
     const tags = reference.tag !== undefined && reference.digest === undefined ? [`${reference.name}:${reference.tag}`] : [];
     const image = await this.#commit(ingested, tags, [`${reference.name}@${ingested.topDigest}`]);
     log.info("Pulled image", { reference: formatImageReference(reference), id: image.id, durationMs: Date.now() - started });
@@ -91,8 +91,18 @@ export class ImageStore {
 
   /** Stores an image from another source (an OCI layout: see image-load.ts) under `tags`. */
   async ingest(source: ImageSource, target: string, tags: string[], options: { signal?: AbortSignal } = {}): Promise<ImageRecord> {
-    const ingested = await ingestImage(this.#ingestContext(), source, { target, signal: options.signal });
+    const ingested = await this.#ingest(source, target, options);
     return this.#commit(ingested, tags, []);
+  }
+
+  /** Ingests an image; a failure leaves nothing: what it stored (no image references it) is collected. */
+  async #ingest(source: ImageSource, target: string, options: { signal?: AbortSignal; onProgress?: (progress: PullProgress) => void }): Promise<IngestResult> {
+    try {
+      return await ingestImage(this.#ingestContext(), source, { target, signal: options.signal, onProgress: options.onProgress });
+    } catch (error) {
+      await this.garbageCollect().catch((collectError: unknown) => log.warn("Cannot collect what a failed pull left", { error: collectError }));
+      throw error;
+    }
   }
 
   /** Every image; with `filter`, those `filter` names (see {@link find}). */
