@@ -9,6 +9,7 @@ import { describeError } from "./cli-error.ts";
 import { addContainerCreateCommand } from "./commands/container-create.ts";
 import { addContainerInspectCommand } from "./commands/container-inspect.ts";
 import { addContainerListCommand } from "./commands/container-list.ts";
+import { addContainerLogsCommand } from "./commands/container-logs.ts";
 import { addContainerRemoveCommand } from "./commands/container-remove.ts";
 import { addContainerRunCommand } from "./commands/container-run.ts";
 import { addContainerStartCommand } from "./commands/container-start.ts";
@@ -44,7 +45,7 @@ program.hook("preSubcommand", (_program, command) => {
 for (const add of [
   addSandboxRunCommand, addSandboxStopCommand, addSandboxRemoveCommand, addSandboxListCommand, addSandboxInspectCommand,
   addContainerCreateCommand, addContainerStartCommand, addContainerRunCommand, addContainerStopCommand, addContainerRemoveCommand,
-  addContainerListCommand, addContainerInspectCommand, addHostCheckCommand, addMetricsCommand, addVersionCommand,
+  addContainerListCommand, addContainerInspectCommand, addContainerLogsCommand, addHostCheckCommand, addMetricsCommand, addVersionCommand,
 ]) add(program);
 addDaemonCommand(program);
 

@@ -1,8 +1,23 @@
 import Table from "cli-table3";
+import { stringify } from "yaml";
 
-/** How a client command prints its result: a table for people, JSON for scripts. */
-export type OutputFormat = "table" | "json";
-export const outputFormats: OutputFormat[] = ["table", "json"];
+/** How a client command prints its result: a table for people, JSON or YAML for scripts. */
+export type OutputFormat = "table" | "json" | "yaml";
+export const outputFormats: OutputFormat[] = ["table", "json", "yaml"];
+
+/** Whether the format is data for a script (JSON, YAML) rather than a table for people. */
+export function isStructured(output: OutputFormat): output is "json" | "yaml" {
+  return output !== "table";
+}
+
+/**
+ * Whether a stream may carry ANSI colours: a terminal, no `NO_COLOR` (https://no-color.org), and
+ * not TERM=dumb. Piped to a file or another program, output is plain text.
+ */
+export function colorEnabled(stream: { isTTY?: boolean } = process.stdout): boolean {
+  const noColor = process.env.NO_COLOR;
+  return stream.isTTY === true && (noColor === undefined || noColor === "") && process.env.TERM !== "dumb";
+}
 
 /** How many characters of an id a table shows, as crictl does. */
 export const shortIdLength = 13;
@@ -22,7 +37,9 @@ const borderless = {
  * // "POD ID          STATE\n59gh7s3g5bhnw   ready"
  */
 export function formatTable(head: string[], rows: (string | number | undefined)[][]): string {
-  const table = new Table({ head, chars: borderless, style: { head: [], border: [], "padding-left": 0, "padding-right": 0 } });
+  // cli-table3 colours a head red unless told otherwise: bold on a terminal that takes colour, else plain.
+  const style = { head: colorEnabled() ? ["bold"] : [], border: [], "padding-left": 0, "padding-right": 0 };
+  const table = new Table({ head, chars: borderless, style });
   table.push(...rows.map((row) => row.map((cell) => (cell === undefined ? "" : String(cell)))));
   return table.toString().split("\n").map((line) => line.trimEnd()).join("\n");
 }
@@ -30,6 +47,12 @@ export function formatTable(head: string[], rows: (string | number | undefined)[
 /** Prints a value as indented JSON on stdout. */
 export function printJson(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));
+}
+
+/** Prints a value on stdout as `-o` says: YAML for `yaml`, else indented JSON. */
+export function printData(value: unknown, output: OutputFormat): void {
+  if (output === "yaml") process.stdout.write(stringify(value ?? null));
+  else printJson(value);
 }
 
 export function shortId(id: string): string {
@@ -62,6 +85,19 @@ function humanDuration(ms: number): string {
   if (days < 60) return `${Math.floor(days / 7)} weeks`;
   if (days < 730) return `${Math.floor(days / 30)} months`;
   return `${Math.floor(days / 365)} years`;
+}
+
+/**
+ * The one line after a batch, for people.
+ *
+ * @example
+ * formatBatchSummary({ verb: "Stopped", noun: "pod sandboxes", done: 998, total: 1000, elapsedMs: 2_140 });
+ * // "Stopped 998 of 1000 pod sandboxes in 2.1 s; 2 failed"
+ */
+export function formatBatchSummary(batch: { verb: string; noun: string; done: number; total: number; elapsedMs: number }): string {
+  const failed = batch.total - batch.done;
+  const line = `${batch.verb} ${batch.done} of ${batch.total} ${batch.noun} in ${(batch.elapsedMs / 1_000).toFixed(1)} s`;
+  return failed === 0 ? line : `${line}; ${failed} failed`;
 }
 
 /** A duration for a summary: "850ms", "1.2s". */

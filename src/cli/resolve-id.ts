@@ -30,15 +30,37 @@ export async function resolveContainerIds(client: ApiClient, prefixes: string[])
 /** Matches each prefix against `ids`: an exact id wins; otherwise exactly one id must start with it. */
 export function resolveIds(kind: Kind, prefixes: string[], ids: string[]): string[] {
   const resolved = prefixes.map((prefix) => {
-    if (prefix === "") throw new CliError(`Cannot find ${kind} "": an id must not be empty`);
-    if (ids.includes(prefix)) return prefix;
-    const matches = ids.filter((id) => id.startsWith(prefix));
-    if (matches.length === 1) return matches[0];
-    if (matches.length === 0) throw new CliError(`Cannot find ${kind} "${prefix}": no ${kind} id starts with it`);
-    const shown = matches.slice(0, listed).map(shortId).join(", ") + (matches.length > listed ? ", …" : "");
-    throw new CliError(`Cannot tell which ${kind} "${prefix}" means: it starts ${matches.length} ${plural[kind]} (${shown}); give more of the id`);
+    const match = matchPrefix(kind, prefix, ids);
+    if (match === undefined) throw new CliError(`Cannot find ${kind} "${prefix}": no ${kind} id starts with it`);
+    return match;
   });
   return [...new Set(resolved)];
+}
+
+/**
+ * As {@link resolveIds}, but a prefix that matches nothing is set aside in `unknown` rather than an
+ * error (an empty or ambiguous one still is): for a verb the API takes as done when the target is
+ * gone, such as a stop.
+ */
+export function resolveKnownIds(kind: Kind, prefixes: string[], ids: string[]): { ids: string[]; unknown: string[] } {
+  const found = new Set<string>();
+  const unknown: string[] = [];
+  for (const prefix of prefixes) {
+    const match = matchPrefix(kind, prefix, ids);
+    if (match === undefined) unknown.push(prefix);
+    else found.add(match);
+  }
+  return { ids: [...found], unknown };
+}
+
+/** The one id `prefix` names, undefined if none; throws if it is empty or names several. */
+function matchPrefix(kind: Kind, prefix: string, ids: string[]): string | undefined {
+  if (prefix === "") throw new CliError(`Cannot find ${kind} "": an id must not be empty`);
+  if (ids.includes(prefix)) return prefix;
+  const matches = ids.filter((id) => id.startsWith(prefix));
+  if (matches.length <= 1) return matches[0];
+  const shown = matches.slice(0, listed).map(shortId).join(", ") + (matches.length > listed ? ", …" : "");
+  throw new CliError(`Cannot tell which ${kind} "${prefix}" means: it starts ${matches.length} ${plural[kind]} (${shown}); give more of the id`);
 }
 
 /**
@@ -53,7 +75,7 @@ export async function selectSandboxes(client: ApiClient, prefixes: string[], all
 }
 
 /** Throws unless ids or `--all` were given, but not both. */
-export function validateIdsOrAll(verb: string, prefixes: string[], all: boolean | undefined): void {
-  if (all && prefixes.length > 0) throw new CliError(`Cannot ${verb} pod sandboxes: give ids or --all, not both`);
-  if (!all && prefixes.length === 0) throw new CliError(`Cannot ${verb} pod sandboxes: give one or more ids, or --all`);
+export function validateIdsOrAll(verb: string, prefixes: string[], all: boolean | undefined, kind: Kind = "pod sandbox"): void {
+  if (all && prefixes.length > 0) throw new CliError(`Cannot ${verb} ${plural[kind]}: give ids or --all, not both`);
+  if (!all && prefixes.length === 0) throw new CliError(`Cannot ${verb} ${plural[kind]}: give one or more ids, or --all`);
 }

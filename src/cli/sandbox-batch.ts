@@ -1,6 +1,6 @@
 import { SingleBar } from "cli-progress";
 import { ApiError, CliError, describeFailure, describeReason } from "./cli-error.ts";
-import { formatDuration, formatTable, printJson, shortId } from "./output.ts";
+import { formatBatchSummary, formatDuration, formatTable, isStructured, printData, shortId } from "./output.ts";
 import type { OutputFormat } from "./output.ts";
 
 /** What became of one sandbox in a batch: printed in the summary, and as JSON with `-o json`. */
@@ -15,6 +15,8 @@ export interface SandboxBatchOptions {
   output: OutputFormat;
   /** What is done to each sandbox; names it in the progress bar, the summary and the error line. */
   verb: "stop" | "remove";
+  /** When the batch began (`performance.now()`), for the summary line; default: the longest outcome. */
+  startedAt?: number;
 }
 
 const labels = { stop: ["Stopping", "Stopped"], remove: ["Removing", "Removed"] } as const;
@@ -55,14 +57,18 @@ export async function runSandboxBatch(
 }
 
 /**
- * Prints the outcomes: for one sandbox the line crictl prints, for several a summary table, with
- * `-o json` the outcomes. Then, if any failed, throws one line saying what failed.
+ * Prints the outcomes: for one sandbox the line crictl prints, for several a table and one summary
+ * line (`Stopped 998 of 1000 pod sandboxes in 2.1 s; 2 failed`), with `-o json|yaml` the outcomes.
+ * Then, if any failed, throws one line saying what failed.
  */
 export function reportSandboxBatch(outcomes: SandboxOutcome[], options: SandboxBatchOptions): void {
-  if (options.output === "json") printJson(outcomes);
+  if (isStructured(options.output)) printData(outcomes, options.output);
   else if (outcomes.length > 1) {
     const rows = outcomes.map((outcome) => [shortId(outcome.podSandboxId), outcome.ok ? "ok" : "failed", formatDuration(outcome.durationMs), outcome.error && withCode(outcome.error)]);
     console.log(formatTable(["POD ID", "RESULT", "DURATION", "ERROR"], rows));
+    const elapsedMs = options.startedAt === undefined ? Math.max(...outcomes.map((outcome) => outcome.durationMs)) : performance.now() - options.startedAt;
+    const done = outcomes.filter((outcome) => outcome.ok).length;
+    console.log(`\n${formatBatchSummary({ verb: labels[options.verb][1], noun: "pod sandboxes", done, total: outcomes.length, elapsedMs })}`);
   } else if (outcomes.length === 1 && outcomes[0].ok) console.log(`${labels[options.verb][1]} pod sandbox ${outcomes[0].podSandboxId}`);
   const failed = outcomes.filter((outcome) => !outcome.ok);
   if (failed.length === 0) return;

@@ -3,7 +3,7 @@ import type { ContainerConfig } from "../../api/api-types.ts";
 import { attempt } from "../cli-error.ts";
 import type { ApiClient } from "../client.ts";
 import { clientCommand, withClient } from "../client-command.ts";
-import { printJson } from "../output.ts";
+import { isStructured, printData } from "../output.ts";
 import { resolveSandboxIds } from "../resolve-id.ts";
 import { addContainerOptions, containerConfig } from "./container-options.ts";
 
@@ -12,7 +12,7 @@ export function addContainerCreateCommand(program: Command): void {
   addContainerOptions(clientCommand(program, "create", "create a container in a pod sandbox and print its id"))
     .action((sandbox: string, argv: string[], flags, command: Command) => withClient(command, async ({ client, output }) => {
       const containerId = await createContainer(client, sandbox, containerConfig(argv, flags));
-      if (output === "json") printJson({ containerId });
+      if (isStructured(output)) printData({ containerId }, output);
       else console.log(containerId);
     }));
 }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { attempt } from "../cli-error.ts";
 import { clientCommand, withClient } from "../client-command.ts";
-import { printJson } from "../output.ts";
+import { isStructured, printData } from "../output.ts";
 import { createContainer } from "./container-create.ts";
 import { addContainerOptions, containerConfig } from "./container-options.ts";
 
@@ -14,7 +14,7 @@ export function addContainerRunCommand(program: Command): void {
     .action((sandbox: string, argv: string[], flags, command: Command) => withClient(command, async ({ client, output }) => {
       const containerId = await createContainer(client, sandbox, containerConfig(argv, flags));
       await attempt(`start container ${containerId}`, client.call("StartContainer", { containerId }));
-      if (output === "json") printJson({ containerId });
+      if (isStructured(output)) printData({ containerId }, output);
       else console.log(containerId);
     }));
 }

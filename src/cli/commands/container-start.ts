@@ -9,6 +9,6 @@ export function addContainerStartCommand(program: Command): void {
     .argument("<id...>", "container ids, or unique prefixes of them")
     .action((prefixes: string[], _flags, command: Command) => withClient(command, async ({ client, output }) => {
       const ids = await resolveContainerIds(client, prefixes);
-      await forEachId(ids, (containerId) => client.call("StartContainer", { containerId }), { output, action: (id) => `start container ${id}` });
+      await forEachId(ids, (containerId) => client.call("StartContainer", { containerId }), { output, action: (id) => `start container ${id}`, summary: { verb: "Started", noun: "containers" } });
     }));
 }

@@ -1,22 +1,26 @@
 import type { Command } from "commander";
 import type { HostCheckReport, HostLeak, HostObjectKind } from "../../api/api-types.ts";
+import { CliError } from "../cli-error.ts";
 import { clientCommand, withClient } from "../client-command.ts";
-import { formatDuration, formatTable, printJson } from "../output.ts";
+import { formatDuration, formatTable, isStructured, printData } from "../output.ts";
 
 const kinds: HostObjectKind[] = ["mounts", "netns", "cgroups", "processes"];
 
 /**
  * `podvisor check [--repair]`: the daemon's leak check. A table of what the records own against
  * what is on the host, kind by kind, then every leak with why it is one (and, with `--repair`,
- * what became of it). `-o json` prints the whole report.
+ * what became of it). `-o json|yaml` prints the whole report. Exit status 1 (and one line on
+ * stderr) when leaks remain: found without `--repair`, or not all removed by it; 0 otherwise.
  */
 export function addHostCheckCommand(program: Command): void {
   clientCommand(program, "check", "compare what is on the host (mounts, netns, cgroups, processes) with the daemon's records; list the leaks")
     .option("--repair", "remove every leak found (what no record owns)")
     .action((flags: { repair?: boolean }, command: Command) => withClient(command, async ({ client, output }) => {
       const report = await client.call<HostCheckReport>("CheckHost", { repair: flags.repair === true });
-      if (output === "json") return printJson(report);
-      console.log(formatReport(report));
+      if (isStructured(output)) printData(report, output);
+      else console.log(formatReport(report));
+      const left = report.leaks - report.removed;
+      if (left > 0) throw new CliError(report.repair ? `${left} of ${report.leaks} leaks remain after the repair (see the table)` : `the host has ${report.leaks} leak${report.leaks === 1 ? "" : "s"}; podvisor check --repair removes them`);
     }));
 }
 

@@ -24,11 +24,12 @@ export function addSandboxRemoveCommand(program: Command): void {
     .action(async (prefixes: string[], flags: RmpFlags, command: Command) => {
       validateIdsOrAll("remove", prefixes, flags.all);
       await withClient(command, async ({ client, output }) => {
+        const startedAt = performance.now();
         const selected = await selectSandboxes(client, prefixes, flags.all === true);
         const byId = new Map(selected.map((sandbox) => [sandbox.id, sandbox]));
         const remove = (id: string, onPhase: (phase: string) => void) => removePodSandbox(client, byId.get(id) as PodSandboxStatus, { force: flags.force === true, onPhase });
         const outcomes = await runSandboxBatch([...byId.keys()], remove, { output, verb: "remove" });
-        reportSandboxBatch(outcomes, { output, verb: "remove" });
+        reportSandboxBatch(outcomes, { output, verb: "remove", startedAt });
       });
     });
 }

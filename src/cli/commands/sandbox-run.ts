@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import type { SandboxConfig } from "../../api/api-types.ts";
 import { attempt, CliError } from "../cli-error.ts";
 import { clientCommand, collectKeyValue, withClient } from "../client-command.ts";
-import { printJson } from "../output.ts";
+import { isStructured, printData } from "../output.ts";
 
 interface RunpFlags {
   file?: string;
@@ -28,7 +28,7 @@ export function addSandboxRunCommand(program: Command): void {
       const config = await sandboxConfig(flags);
       await withClient(command, async ({ client, output }) => {
         const result = await attempt(`run pod sandbox ${config.name}`, client.call<{ podSandboxId: string }>("RunPodSandbox", { config }));
-        if (output === "json") printJson(result);
+        if (isStructured(output)) printData(result, output);
         else console.log(result.podSandboxId);
       });
     });

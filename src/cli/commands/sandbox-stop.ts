@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import type { ApiClient } from "../client.ts";
 import { clientCommand, parseSeconds, withClient } from "../client-command.ts";
-import { selectSandboxes, validateIdsOrAll } from "../resolve-id.ts";
+import type { PodSandboxStatus } from "../../api/api-types.ts";
+import { resolveKnownIds, validateIdsOrAll } from "../resolve-id.ts";
 import { shortId } from "../output.ts";
 import type { OutputFormat } from "../output.ts";
 import { progressBar, reportSandboxBatch, runSandboxBatch } from "../sandbox-batch.ts";
@@ -14,7 +15,8 @@ interface StoppFlags {
 
 /**
  * `podvisor stopp [--timeout S] (ID… | --all)`: stops pod sandboxes, all at once, on one
- * connection; a progress bar on a terminal, and a summary when there are several.
+ * connection; a progress bar on a terminal, and a summary when there are several. An id that
+ * matches no sandbox is, as for the API, nothing to stop: a warning on stderr, not a failure.
  */
 export function addSandboxStopCommand(program: Command): void {
   clientCommand(program, "stopp", "stop one or more pod sandboxes: every container, then the sandbox's host resources")
@@ -24,12 +26,18 @@ export function addSandboxStopCommand(program: Command): void {
     .action(async (prefixes: string[], flags: StoppFlags, command: Command) => {
       validateIdsOrAll("stop", prefixes, flags.all);
       await withClient(command, async ({ client, output }) => {
-        const selected = await selectSandboxes(client, prefixes, flags.all === true);
-        const ids = selected.filter((sandbox) => !flags.all || sandbox.state === "ready").map((sandbox) => sandbox.id);
+        const startedAt = performance.now();
+        const { items } = await client.call<{ items: PodSandboxStatus[] }>("ListPodSandbox");
+        const known = flags.all
+          ? { ids: items.filter((sandbox) => sandbox.state === "ready").map((sandbox) => sandbox.id), unknown: [] }
+          : resolveKnownIds("pod sandbox", prefixes, items.map((sandbox) => sandbox.id));
+        for (const prefix of known.unknown) console.error(`podvisor: warning: no pod sandbox id starts with "${prefix}"; nothing to stop`);
+        const { ids } = known;
+        if (ids.length === 0) return;
         const outcomes = ids.length === 1
           ? await runSandboxBatch(ids, (id, onPhase) => stopPodSandbox(client, id, { timeoutMs: flags.timeout, onPhase }), { output, verb: "stop" })
           : await stopPodSandboxes(client, ids, { timeoutMs: flags.timeout, output });
-        reportSandboxBatch(outcomes, { output, verb: "stop" });
+        reportSandboxBatch(outcomes, { output, verb: "stop", startedAt });
       });
     });
 }

@@ -3,7 +3,7 @@ import { describeVersion } from "../../version.ts";
 import { describeError } from "../cli-error.ts";
 import { ApiClient } from "../client.ts";
 import { clientCommand, outputOf, socketPathOf } from "../client-command.ts";
-import { printJson } from "../output.ts";
+import { isStructured, printData } from "../output.ts";
 
 /** What the daemon's `Version` answers. */
 interface DaemonVersion {
@@ -25,8 +25,9 @@ export function addVersionCommand(program: Command): void {
     .action(async (_flags: unknown, command: Command) => {
       const client = describeVersion();
       const daemon = await askDaemonVersion(socketPathOf(command));
-      if (outputOf(command) === "json") {
-        printJson({ ...client, daemon: "error" in daemon ? null : daemon, ...("error" in daemon ? { daemonError: daemon.error } : {}) });
+      const output = outputOf(command);
+      if (isStructured(output)) {
+        printData({ ...client, daemon: "error" in daemon ? null : daemon, ...("error" in daemon ? { daemonError: daemon.error } : {}) }, output);
         return;
       }
       console.log(`podvisor ${client.version} (${client.runtime} ${client.runtimeVersion})`);
