@@ -9,6 +9,7 @@ import { startApiThread } from "../src/api/api-thread.ts";
 import type { SocketServerOptions } from "../src/api/socket-server.ts";
 import { getLogger } from "../src/log/logger.ts";
 import { startMetricsServer } from "../src/metrics/metrics-server.ts";
+import { logPodNetwork } from "../src/network/network-describe.ts";
 import { defaultLeakCheckIntervalMs, scheduleHostChecks, validateLeakCheckInterval } from "./host-check-schedule.ts";
 
 const log = getLogger("daemon");
@@ -50,6 +51,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const leakCheckIntervalMs = options.leakCheckIntervalMs ?? defaultLeakCheckIntervalMs;
   validateLeakCheckInterval(leakCheckIntervalMs);
   const supervisor = await Supervisor.start(options);
+  await logPodNetwork(options.network);
   // The start-up leak check runs before the socket serves: no request is in flight yet, so what
   // no record owns is left over from an earlier daemon process (a crash in the middle of a run,
   // a failed cleanup) and is removed at once, and no client ever sees a host that does not match

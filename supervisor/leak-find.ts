@@ -33,7 +33,8 @@ export interface FindLeaksInput {
  */
 export function findLeaks(input: FindLeaksInput): { kinds: Record<HostObjectKind, HostKindReport>; plan: RepairPlan } {
   const { owned, host, busy } = input;
-  const kinds = { mounts: emptyKind(), netns: emptyKind(), cgroups: emptyKind(), processes: emptyKind() };
+  // The CNI kinds (addresses, veths) are judged by leak-network.ts; empty here.
+  const kinds = { mounts: emptyKind(), netns: emptyKind(), cgroups: emptyKind(), processes: emptyKind(), addresses: emptyKind(), veths: emptyKind() };
   const plan: RepairPlan = { mounts: [], netns: [], killCgroups: new Map(), killPids: [], cgroups: [] };
   for (const kind of ["mounts", "netns", "cgroups", "processes"] as const) {
     if (host.errors[kind] !== undefined) kinds[kind].error = host.errors[kind];

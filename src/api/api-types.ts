@@ -32,11 +32,11 @@ export interface SandboxStopResult {
 }
 
 /** The kinds of host objects `CheckHost` compares with the records, in the order it repairs them. */
-export type HostObjectKind = "mounts" | "netns" | "cgroups" | "processes";
+export type HostObjectKind = "mounts" | "netns" | "cgroups" | "processes" | "addresses" | "veths";
 
 /** Something on the host that no record owns. */
 export interface HostLeak {
-  /** A mount point, a netns name, a cgroup path (relative to the cgroup2 mount), or a pid. */
+  /** A mount point, a netns name, a cgroup path (relative to the cgroup2 mount), a pid, a CNI address (`<network>/<ip>`) or a veth. */
   name: string;
   /** Why it is a leak, in words. */
   reason: string;

@@ -11,6 +11,7 @@ import { ProcessBackend } from "../runtime/process-backend.ts";
 import type { RuntimeBackend } from "../runtime/runtime-backend.ts";
 import type { LogFormat, LogLevel } from "../log/logger.ts";
 import { defaultSocketPath } from "./socket-path.ts";
+import { defaultCniBinDirs, defaultCniConfDir } from "../network/network-describe.ts";
 
 /** EX_TEMPFAIL: "try again" — the status a service manager sees when the daemon wants a restart. */
 const exitForRestart = 75;
@@ -32,6 +33,8 @@ interface DaemonFlags {
   backend: string;
   backendLagMs: string;
   leakCheckInterval: string;
+  cniConfDir: string;
+  cniBinDir?: string[];
 }
 
 /** The state root: `/var/lib/podvisor` as root, the XDG data directory otherwise. */
@@ -58,6 +61,8 @@ export function addDaemonCommand(program: Command): void {
     .option("--backend-lag-ms <ms>", "with --backend lagging: how late it reports a container stopped", "300")
     .option("--max-connections <n>", "API connections served at once", "512")
     .option("--client-idle-timeout <seconds>", "close an API connection that sends nothing for this long", "60")
+    .option("--cni-conf-dir <dir>", "CNI network configurations: the first .conflist/.conf/.json in lexical order is the pod network; none: network \"none\"", defaultCniConfDir)
+    .option("--cni-bin-dir <dirs>", `where the CNI plugins are: a colon-separated list, or the flag repeated (default: ${defaultCniBinDirs.join(":")})`, (value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(":").filter(Boolean)])
     .option("--leak-check-interval <seconds>", "check the host for leaks (what no record owns) and remove them this often; 0: only at start", "60")
     .addOption(new Option("--on-unrecoverable-worker <action>", "when a hung worker thread cannot be stopped (Deno): after the stops in flight, leave workloads running and restart this daemon in a new process, or exit 75 for a service manager to restart it").choices(["restart", "exit"]).default("restart"))
     .action(async (flags: DaemonFlags) => {
@@ -83,6 +88,7 @@ export function addDaemonCommand(program: Command): void {
         stopStrategy: flags.stopStrategy,
         backend: runtimeBackend(flags.backend, wholeNumber(flags.backendLagMs, "--backend-lag-ms")),
         leakCheckIntervalMs: leakCheckIntervalMs(flags.leakCheckInterval),
+        network: { confDir: flags.cniConfDir, binDirs: flags.cniBinDir ?? defaultCniBinDirs },
       });
       const exit = await daemon.closed;
       if (!exit.restart) process.exit(0);
