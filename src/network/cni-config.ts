@@ -30,7 +30,8 @@ const extensions = [".conflist", ".conf", ".json"];
 export async function loadNetworkConfig(confDir: string): Promise<LoadedNetworkConfig | undefined> {
   let names: string[];
   try {
-    names = await readdir(confDir);
+    // Folders are never configurations (as libcni has it), whatever their names end with.
+    names = (await readdir(confDir, { withFileTypes: true })).filter((entry) => !entry.isDirectory()).map((entry) => entry.name);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new CodedError("FAILED_PRECONDITION", `Cannot read the CNI conf dir ${confDir}: ${(error as Error).message}`, { cause: error });

@@ -14,7 +14,8 @@ export const realBinDir = "/usr/lib/cni";
 
 /**
  * `pvtoggle`, a test plugin: passes the previous result on at ADD; fails (with a CNI error) or
- * hangs when a file beside it says so (`pvtoggle.fail-add`, `.fail-del`, `.hang-add`, `.hang-del`).
+ * hangs when a file beside it says so (`pvtoggle.fail-add`, `.fail-del`, `.hang-add`, `.hang-del`),
+ * or takes 200 ms and logs when it ran (`.slow-del`: into `pvtoggle.calls`).
  * A fake, because the real plugins cannot be made to fail or hang on demand; it sits in a list
  * after the real bridge, so the addresses and veths are real.
  */
@@ -22,6 +23,7 @@ const toggleScript = `#!/bin/sh
 config=$(cat)
 verb=$(echo "$CNI_COMMAND" | tr A-Z a-z)
 if [ -e "$0.hang-$verb" ]; then echo $$ >> "$0.hung"; exec sleep 1000; fi
+if [ -e "$0.slow-$verb" ]; then echo "start $(date +%s%N)" >> "$0.calls"; sleep 0.2; echo "end $(date +%s%N)" >> "$0.calls"; fi
 if [ -e "$0.fail-$verb" ]; then echo '{"cniVersion":"1.0.0","code":999,"msg":"pvtoggle told to fail '"$CNI_COMMAND"'"}'; exit 1; fi
 if [ "$CNI_COMMAND" = ADD ]; then printf '%s' "$config" | jq -c .prevResult; fi
 `;
@@ -38,7 +40,7 @@ export interface TestNetwork {
   /** Writes the conf dir's one file (replacing any): the bridge network, optionally with pvtoggle after it. */
   writeConfig(options?: { toggle?: boolean; rangeStart?: string; rangeEnd?: string; file?: string; name?: string; bridge?: string; subnet?: string }): Promise<void>;
   /** Makes pvtoggle fail or hang at ADD or DEL, or behave again. */
-  toggle(mode: "fail-add" | "fail-del" | "hang-add" | "hang-del", on: boolean): Promise<void>;
+  toggle(mode: "fail-add" | "fail-del" | "hang-add" | "hang-del" | "slow-del", on: boolean): Promise<void>;
   /** host-local's reservations: address → the container id in the file. */
   reservations(network?: string): Promise<Map<string, string>>;
   /** The interfaces attached to the bridge (the host ends of the veths). */
