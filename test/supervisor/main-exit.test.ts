@@ -5,8 +5,10 @@
  * does not wait for left-behind children until its deadline.
  */
 import { readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
+import { afterEach, describe, expect, onTestFinished, test } from "vitest";
 import { cgroupPids } from "../../src/host/cgroup.ts";
 import { LaggingBackend } from "../../src/runtime/lagging-backend.ts";
 import { ProcessBackend } from "../../src/runtime/process-backend.ts";
@@ -83,5 +85,54 @@ describe("the main-exit rule on the process backend", () => {
     expect(t.supervisor.containerStatus(containers[0])).toMatchObject({ state: "exited", exitCode: 0, reason: "exited" });
     expect(await cgroupPids(cgroupOf(t, id, containers[0]))).toEqual([]);
     await t.supervisor.removePodSandbox(id);
+  });
+});
+
+describe("the main-exit rule for containers a restarted supervisor adopted", () => {
+  let t: TestSupervisor | undefined;
+  afterEach(async () => {
+    expect(await t?.close()).toEqual(noLeftovers);
+    expect(await zombieChildren()).toEqual([]);
+    t = undefined;
+  });
+
+  /**
+   * A supervisor runs a container that exits 6 once a file appears, leaving a child behind, and shuts
+   * down leaving it running (live restore); `killHolder` kills its process holder too (a crash of both).
+   * A next supervisor on the same root adopts it; then the file appears.
+   */
+  async function exitAfterRestart(killHolder: boolean) {
+    const dir = await mkdtemp(join(tmpdir(), "pvtest-mainexit-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const go = join(dir, "go");
+    const command = ["sh", "-c", `sleep 1000 & echo child $!; echo ready; while [ ! -e '${go}' ]; do sleep 0.05; done; exit 6`];
+    const backend = new ProcessBackend();
+    const first = await startTestSupervisor({ backend });
+    const { id, containers } = await runTestPod(first, [command]);
+    const [containerId] = containers;
+    const child = Number(/child (\d+)/.exec(readFileSync(logOf(first, id, containerId), "utf8"))?.[1]);
+    const holder = backend.holderPid as number;
+    await first.supervisor.shutdown({ stopAll: false });
+    if (killHolder) {
+      process.kill(holder, "SIGKILL");
+      await waitUntil(() => !isAlive(holder));
+    }
+    t = await startTestSupervisor({ root: first.root });
+    expect(t.supervisor.containerStatus(containerId).state).toBe("running");
+    await writeFile(go, "");
+    await waitUntil(() => t?.supervisor.containerStatus(containerId).state === "exited", 5_000);
+    expect(isAlive(child)).toBe(false);
+    expect(await cgroupPids(cgroupOf(t, id, containerId))).toEqual([]);
+    return { containerId };
+  }
+
+  test("its earlier process holder still running: the main process's exit ends it at once, with its exit code", async () => {
+    const { containerId } = await exitAfterRestart(false);
+    expect(t?.supervisor.containerStatus(containerId)).toMatchObject({ state: "exited", exitCode: 6, reason: "exited" });
+  });
+
+  test("its earlier process holder killed too: the next supervisor's holder watches the main process, and its exit ends it at once, the exit code unknown", async () => {
+    const { containerId } = await exitAfterRestart(true);
+    expect(t?.supervisor.containerStatus(containerId)).toMatchObject({ state: "exited", exitCodeUnknown: true });
   });
 });
