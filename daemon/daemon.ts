@@ -51,6 +51,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const leakCheckIntervalMs = options.leakCheckIntervalMs ?? defaultLeakCheckIntervalMs;
   validateLeakCheckInterval(leakCheckIntervalMs);
   const supervisor = await Supervisor.start(options);
+  supervisor.metrics.collectProcessMetrics({ backend: supervisor.backendName });
   await logPodNetwork(options.network);
   // The start-up leak check runs before the socket serves: no request is in flight yet, so what
   // no record owns is left over from an earlier daemon process (a crash in the middle of a run,
@@ -62,6 +63,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   try {
     socket = options.noSocket || options.path === undefined ? undefined : await startApiThread({ ...options, path: options.path, service: supervisor });
+    // The API thread measures the status and list it serves; its numbers join every scrape.
+    const apiThread = socket;
+    if (apiThread !== undefined) supervisor.metrics.addPart(() => apiThread.metricsText());
     metricsServer = options.metricsAddress === undefined ? undefined : await startMetricsServer(options.metricsAddress, supervisor.metrics);
   } catch (error) {
     // A daemon half started (a metrics port in use, say) would serve its socket and never exit:

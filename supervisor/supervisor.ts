@@ -8,6 +8,8 @@ import type { Clock } from "../src/async/clock.ts";
 import type { ActorsLost } from "../src/actor-system/index.ts";
 import { getLogger } from "../src/log/logger.ts";
 import { Metrics } from "../src/metrics/metrics.ts";
+import type { SandboxStopVia } from "../src/metrics/metrics.ts";
+import { toErrorData } from "../src/errors/coded-error.ts";
 import { PodNetwork } from "../src/network/pod-network.ts";
 import type { PodNetworkOptions } from "../src/network/pod-network.ts";
 import { ProcessBackend } from "../src/runtime/process-backend.ts";
@@ -145,6 +147,7 @@ export class Supervisor {
       await store.saveContainer(record);
     });
     context.metrics.watchActors(() => system.stats().actorsPerWorker);
+    context.metrics.watchInventory(store);
     const supervisor = new Supervisor(context);
     system.onActorsLost((lost) => void supervisor.#rebuild(lost));
     // A restart: the runtime gets back what the records name, then the actors are built from the
@@ -155,7 +158,7 @@ export class Supervisor {
     context.metrics.countRestored("failed", restored.failed.length);
     for (const sandbox of store.sandboxes.values()) await supervisor.#spawnActors(sandbox.id);
     for (const id of restored.adopted) runtime.watch(id);
-    supervisor.resumed = resumeStops(context).catch((error: unknown) => {
+    supervisor.resumed = resumeStops(context).then((results) => supervisor.#countStops("resumed", results)).catch((error: unknown) => {
       log.error("Cannot resume the interrupted stops", { error });
       return [];
     });
@@ -178,12 +181,25 @@ export class Supervisor {
     return this.#context.tag;
   }
 
+  /** The container runtime backend's name (`process`, `lagging(process)` …). */
+  get backendName(): string {
+    return this.#context.backend.name;
+  }
+
   runPodSandbox(config: unknown): Promise<string> {
     return this.#time("run_pod_sandbox", () => this.#creations.run("run pod sandbox", () => runPodSandbox(this.#context, config)));
   }
 
   stopPodSandbox(id: string, options?: StopOptions): Promise<StopOutcome> {
-    return this.#time("stop_pod_sandbox", () => stopPodSandbox(this.#context, id, options));
+    return this.#time("stop_pod_sandbox", async () => {
+      try {
+        return await stopPodSandbox(this.#context, id, options);
+      } catch (error) {
+        // A stop asked for wrongly (a malformed id) is no sandbox's failure.
+        if (toErrorData(error).code !== "INVALID_ARGUMENT") this.#countStops("single", [{ ok: false }]);
+        throw error;
+      }
+    }).then((outcome) => (this.#countStops("single", [{ ok: true }]), outcome));
   }
 
   removePodSandbox(id: string): Promise<void> {
@@ -250,7 +266,17 @@ export class Supervisor {
 
   /** Stops many sandboxes (or all) under one absolute deadline; reports each one's outcome. */
   stopPodSandboxes(target: { ids: string[] } | { all: true }, options?: BatchStopOptions): Promise<StopAllResult[]> {
-    return this.#time("stop_pod_sandboxes", () => stopPodSandboxes(this.#context, target, options));
+    return this.#stopBatch("batch", target, options);
+  }
+
+  /** A batch stop, its sandboxes' results counted by how it was asked for. */
+  #stopBatch(via: SandboxStopVia, target: { ids: string[] } | { all: true }, options?: BatchStopOptions): Promise<StopAllResult[]> {
+    return this.#time("stop_pod_sandboxes", async () => this.#countStops(via, await stopPodSandboxes(this.#context, target, options)));
+  }
+
+  #countStops<T extends { ok: boolean }>(via: SandboxStopVia, results: T[]): T[] {
+    this.#context.metrics.countSandboxStops(via, results);
+    return results;
   }
 
   stopAllPodSandboxes(options?: StopOptions): Promise<StopAllResult[]> {
@@ -294,7 +320,7 @@ export class Supervisor {
    */
   async shutdown(options: { stopAll: boolean } & StopOptions): Promise<StopAllResult[]> {
     await this.drain();
-    const results = options.stopAll ? await this.stopAllPodSandboxes(options) : [];
+    const results = options.stopAll ? await this.#stopBatch("shutdown", { all: true }, options) : [];
     await this.#context.system.shutdown();
     this.#context.store.close();
     this.#context.backend.close();

@@ -26,6 +26,8 @@ import type { SocketServer, SocketServerOptions } from "./socket-server.ts";
 
 const log = getLogger("api:thread");
 const closeTimeoutMs = 5_000;
+/** How long a scrape waits for the API thread's metrics; they are left out past it. */
+const metricsAskMs = 1_000;
 
 /** The methods the API thread calls on the main thread (status and list it answers itself). */
 export const bridgedMethods = [
@@ -54,8 +56,23 @@ export interface ServiceBridge {
 export type FeedItem = StatusChange | { kind: "hook"; callId: number; name: string; value: unknown };
 export type FeedMessage =
   | { type: "feed"; seq: number; items: FeedItem[] }
+  | { type: "metrics"; requestId: number }
   | { type: "close" };
-export type WorkerReport = { type: "listening" } | { type: "failed"; message: string } | { type: "closed" };
+export type WorkerReport =
+  | { type: "listening" }
+  | { type: "failed"; message: string }
+  | { type: "closed" }
+  | { type: "metrics"; requestId: number; text: string };
+
+/** The socket server on its thread, and that thread's part of the metrics. */
+export interface ApiThread extends SocketServer {
+  /**
+   * The API thread's metrics (`src/metrics/api-thread-metrics.ts`: the latency of status and list,
+   * which that thread serves), as exposition text, asked for at each scrape over the feed's port;
+   * "" once closing, or if the thread does not answer within a second (logged).
+   */
+  metricsText(): Promise<string>;
+}
 
 export interface ApiWorkerInit {
   socket: Omit<SocketServerOptions, "service">;
@@ -68,7 +85,7 @@ export interface StatusSource {
 }
 
 /** Starts the socket server on its own thread; resolves once it listens (rejects if it cannot). */
-export async function startApiThread(options: SocketServerOptions & { service: PodService & StatusSource }): Promise<SocketServer> {
+export async function startApiThread(options: SocketServerOptions & { service: PodService & StatusSource }): Promise<ApiThread> {
   const { service } = options;
   const socket: ApiWorkerInit["socket"] = {
     path: options.path,
@@ -122,7 +139,12 @@ export async function startApiThread(options: SocketServerOptions & { service: P
 
   let closing = false;
   const reports = new Map<WorkerReport["type"], (report: WorkerReport) => void>();
-  feed.on("message", (report: WorkerReport) => reports.get(report.type)?.(report));
+  const metricsAnswers = new Map<number, (text: string) => void>();
+  let nextMetricsRequest = 1;
+  feed.on("message", (report: WorkerReport) => {
+    if (report.type === "metrics") metricsAnswers.get(report.requestId)?.(report.text);
+    else reports.get(report.type)?.(report);
+  });
   const exited = new Promise<number>((resolve) => worker.once("exit", resolve));
   worker.on("error", (error) => log.error("The API thread failed", { error }));
   const listening = await Promise.race([
@@ -143,6 +165,23 @@ export async function startApiThread(options: SocketServerOptions & { service: P
   });
   return {
     path: options.path,
+    metricsText() {
+      if (closing) return Promise.resolve("");
+      const requestId = nextMetricsRequest++;
+      return new Promise<string>((resolve) => {
+        const timer = setTimeout(() => {
+          log.warn("The API thread did not send its metrics in time: left out of this scrape", { waitedMs: metricsAskMs });
+          answer("");
+        }, metricsAskMs);
+        const answer = (text: string) => {
+          clearTimeout(timer);
+          metricsAnswers.delete(requestId);
+          resolve(text);
+        };
+        metricsAnswers.set(requestId, answer);
+        feed.postMessage({ type: "metrics", requestId } satisfies FeedMessage);
+      });
+    },
     async close() {
       closing = true;
       const closed = new Promise<unknown>((resolve) => reports.set("closed", resolve));

@@ -6,6 +6,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { Comlink, nodeEndpoint } from "../actor-system/comlink-errors.ts";
 import { getLogger } from "../log/logger.ts";
 import type { ApiWorkerInit, FeedMessage, ServiceBridge, WorkerReport } from "./api-thread.ts";
+import { ApiThreadMetrics } from "../metrics/api-thread-metrics.ts";
 import { RemotePodService } from "./remote-pod-service.ts";
 import { startSocketServer } from "./socket-server.ts";
 import type { SocketServer } from "./socket-server.ts";
@@ -15,7 +16,9 @@ const log = getLogger("api:thread");
 const init = workerData as ApiWorkerInit;
 const report = (message: WorkerReport) => init.feed.postMessage(message);
 const replica = new StatusReplica();
-const service = new RemotePodService(replica, Comlink.wrap<ServiceBridge>(nodeEndpoint(parentPort as NonNullable<typeof parentPort>)));
+// Status and list are timed here, where they are served; the main thread asks for the numbers at each scrape ("metrics").
+const metrics = new ApiThreadMetrics();
+const service = metrics.timeReads(new RemotePodService(replica, Comlink.wrap<ServiceBridge>(nodeEndpoint(parentPort as NonNullable<typeof parentPort>))));
 let server: SocketServer | undefined;
 let resolveSnapshot: () => void = () => {};
 const snapshot = new Promise<void>((resolve) => (resolveSnapshot = resolve));
@@ -25,6 +28,14 @@ init.feed.on("message", (message: FeedMessage) => {
     void (server?.close() ?? Promise.resolve()).then(() => report({ type: "closed" }), (error: unknown) => {
       log.error("Cannot close the socket server", { error });
       report({ type: "closed" });
+    });
+    return;
+  }
+  if (message.type === "metrics") {
+    const { requestId } = message;
+    void metrics.text().then((text) => report({ type: "metrics", requestId, text }), (error: unknown) => {
+      log.error("Cannot make the API thread's metrics", { error });
+      report({ type: "metrics", requestId, text: "" });
     });
     return;
   }

@@ -1,4 +1,14 @@
 import client from "prom-client";
+import { collectProcessMetrics } from "./process-metrics.ts";
+import { watchInventory } from "./inventory-metrics.ts";
+import type { InventorySource } from "./inventory-metrics.ts";
+
+/** How a sandbox stop was asked for: StopPodSandbox, StopPodSandboxes, the stop-all at shutdown, or resumed at start. */
+export type SandboxStopVia = "single" | "batch" | "shutdown" | "resumed";
+const stopVias: readonly SandboxStopVia[] = ["single", "batch", "shutdown", "resumed"];
+
+/** Another part of the exposition, from elsewhere (the API thread's metrics): its text, at each scrape. */
+export type MetricsPart = () => Promise<string>;
 
 /** The kinds of host objects the leak check counts (the API's `HostObjectKind`). */
 const leakKinds = ["mounts", "netns", "cgroups", "processes"] as const;
@@ -7,6 +17,9 @@ const leakKinds = ["mounts", "netns", "cgroups", "processes"] as const;
  * podvisor's Prometheus metrics: for every operation (`stop_pod_sandbox`, `run_pod_sandbox` …) a
  * count, a latency histogram and an error count by code; and a histogram of each stop phase.
  * One registry per daemon (not prom-client's global one), so two daemons in a test never mix.
+ * Beside them: the process's own metrics (`process-metrics.ts`, the daemon's only), the inventory
+ * and container exits (`inventory-metrics.ts`), each sandbox's stop result, and the parts other
+ * threads serve (`addPart`: the API thread's latency of status and list).
  */
 export class Metrics {
   readonly registry = new client.Registry();
@@ -84,6 +97,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly #sandboxStops = new client.Counter({
+    name: "podvisor_sandbox_stops_total",
+    help: "Pod sandbox stops by result (ok, failed) and how each was asked for (single: StopPodSandbox; batch: StopPodSandboxes, each sandbox of it; shutdown: the stop-all at SIGTERM; resumed: an earlier process's unfinished stop, at start)",
+    labelNames: ["result", "via"] as const,
+    registers: [this.registry],
+  });
+  readonly #parts = new Set<MetricsPart>();
+
   countResumedStops(sandboxes: number): void {
     this.#resumedStops.inc(sandboxes);
   }
@@ -99,6 +120,32 @@ export class Metrics {
       this.#leaks.set({ kind }, 0);
     }
     this.#hostCheckFailures.inc(0);
+    for (const via of stopVias) for (const result of ["ok", "failed"]) this.#sandboxStops.inc({ result, via }, 0);
+  }
+
+  /** Counts the result of each sandbox of a stop (a batch's: one per sandbox it named). */
+  countSandboxStops(via: SandboxStopVia, results: readonly { ok: boolean }[]): void {
+    for (const { ok } of results) this.#sandboxStops.inc({ result: ok ? "ok" : "failed", via });
+  }
+
+  /** Adds the process's own metrics and `podvisor_build_info` (see `process-metrics.ts`); the daemon calls it once. */
+  collectProcessMetrics(options: { backend: string }): void {
+    collectProcessMetrics(this.registry, options);
+  }
+
+  /** Counts sandboxes and containers by state at each scrape, and container exits as they are recorded (see `inventory-metrics.ts`). */
+  watchInventory(source: InventorySource): () => void {
+    return watchInventory(this.registry, source);
+  }
+
+  /**
+   * Appends `part` to every exposition from now on until the returned function is called. Its
+   * metric names must be its own (two parts with one name would break the exposition). A part that
+   * fails is left out of that scrape, and the rest is served.
+   */
+  addPart(part: MetricsPart): () => void {
+    this.#parts.add(part);
+    return () => void this.#parts.delete(part);
   }
 
   /** Records one finished leak check: its leaks, removals and removal failures, by kind. */
@@ -155,9 +202,10 @@ export class Metrics {
     for (const [phase, ms] of Object.entries(phases)) this.#phases.observe({ phase }, ms / 1_000);
   }
 
-  /** The Prometheus text exposition. */
-  text(): Promise<string> {
-    return this.registry.metrics();
+  /** The Prometheus text exposition: this registry's, then each part's. */
+  async text(): Promise<string> {
+    const texts = await Promise.all([this.registry.metrics(), ...[...this.#parts].map((part) => part().catch(() => ""))]);
+    return texts.map((text) => (text === "" || text.endsWith("\n") ? text : `${text}\n`)).join("");
   }
 
   get contentType(): string {
