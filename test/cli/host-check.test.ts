@@ -34,7 +34,10 @@ describe.each(runtimes)("podvisor check on %s", (runtime) => {
     const leak = await leakNetns(tag);
     leaks.push(leak);
 
-    const table = output(await podvisor("check")).split("\n");
+    // Leaks found: the report on stdout, then exit 1 with one line on stderr that says so.
+    const found = await podvisor("check");
+    expect(failureLine(found)).toBe("podvisor: the host has 1 leak; podvisor check --repair removes them");
+    const table = found.stdout.trimEnd().split("\n");
     expect(table[0]).toMatch(/^KIND\s+OWNED\s+ON HOST\s+LEAKS\s+IN FLIGHT\s+MISSING$/);
     expect(table[1]).toMatch(/^mounts\s+1\s+1\s+0\s+0\s+0$/);
     expect(table[2]).toMatch(/^netns\s+1\s+2\s+1\s+0\s+0$/);
@@ -42,7 +45,9 @@ describe.each(runtimes)("podvisor check on %s", (runtime) => {
     expect(table.at(-1)).toMatch(/^1 leak found \(\d+ms\); podvisor check --repair removes them$/);
     expect(await leak.exists()).toBe(true);
 
-    const report = JSON.parse(output(await podvisor("check", "-o", "json"))) as HostCheckReport;
+    const json = await podvisor("check", "-o", "json");
+    expect(json.exitCode).toBe(1);
+    const report = JSON.parse(json.stdout) as HostCheckReport;
     expect(report).toMatchObject({ repair: false, leaks: 1, removed: 0, tag });
     expect(report.kinds.netns.owned).toEqual([`pv-${tag}-${sandboxId}`]);
 
