@@ -29,6 +29,9 @@ export const timeout = {
 const noNul = (max: number) => z.string().max(max).regex(/^[^\0]*$/, "must not contain a NUL byte");
 const absolutePath = noNul(4_096).startsWith("/");
 
+/** CRI metadata's `attempt`: a uint32. */
+const attempt = z.number().int().min(0).max(0xffff_ffff);
+
 /** A sandbox's or container's name: printable on one line. */
 const name = z.string().max(253).refine((value) => value.trim() !== "", "must be a non-empty string").regex(/^[^\0\n]*$/, "must not contain a NUL byte or a newline");
 
@@ -40,6 +43,14 @@ export const sandboxConfig = z.object({
   annotations: labels.optional(),
   hostNetwork: z.boolean().optional(),
   hostIpc: z.boolean().optional(),
+  // What a Kubernetes client (the CRI endpoint) sends with a pod: kept and returned as given.
+  uid: noNul(253).optional(),
+  namespace: noNul(253).optional(),
+  attempt: attempt.optional(),
+  hostname: noNul(253).optional(),
+  logDirectory: absolutePath.optional(),
+  cgroupParent: noNul(4_096).optional(),
+  warnings: z.array(z.string().max(4_096)).max(64).optional(),
 }).strict();
 
 export const containerConfig = z.object({
@@ -49,6 +60,19 @@ export const containerConfig = z.object({
   cwd: absolutePath.optional(),
   stopSignal: z.string().refine((name) => /^SIG[A-Z0-9]+$/.test(name) && name in constants.signals, "is not a signal name").optional(),
   rootfs: absolutePath.optional(),
+  // What a Kubernetes client (the CRI endpoint) sends with a container: kept and returned as given.
+  labels: labels.optional(),
+  annotations: labels.optional(),
+  attempt: attempt.optional(),
+  image: noNul(4_096).optional(),
+  criLogPath: absolutePath.optional(),
+  resources: z.object({
+    cpuPeriod: z.number().int().min(0).optional(),
+    cpuQuota: z.number().int().min(0).optional(),
+    cpuShares: z.number().int().min(0).optional(),
+    memoryLimitInBytes: z.number().int().min(0).optional(),
+  }).strict().optional(),
+  warnings: z.array(z.string().max(4_096)).max(64).optional(),
 }).strict();
 
 export const runPodSandbox = z.object({ config: sandboxConfig }).strict();

@@ -23,9 +23,20 @@ export interface SandboxConfig {
   annotations?: Record<string, string>;
   hostNetwork?: boolean;
   hostIpc?: boolean;
+  /** What a Kubernetes client names the pod by (CRI `PodSandboxMetadata`), kept and returned as given. */
+  uid?: string;
+  namespace?: string;
+  attempt?: number;
+  hostname?: string;
+  /** Where the client wants its containers' CRI logs: their `logPath` is relative to it. */
+  logDirectory?: string;
+  /** The client's cgroup parent (CRI `linux.cgroup_parent`): kept and returned; podvisor's own cgroup is `cgroupPath`. */
+  cgroupParent?: string;
+  /** What was asked and is not honoured (a security option the backend does not have): said, never silently dropped. */
+  warnings?: string[];
 }
 
-export interface SandboxRecord {
+export interface SandboxRecord extends Pick<SandboxConfig, "uid" | "namespace" | "attempt" | "hostname" | "logDirectory" | "cgroupParent" | "warnings"> {
   id: string;
   name: string;
   labels: Record<string, string>;
@@ -80,9 +91,29 @@ export interface ContainerConfig {
   cwd?: string;
   stopSignal?: string;
   rootfs?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** CRI `ContainerMetadata.attempt`. */
+  attempt?: number;
+  /** The image the client named, kept and returned as given. */
+  image?: string;
+  /** The container's CRI log (`<RFC3339Nano> <stream> <F|P> <line>`), absolute: the sandbox's logDirectory joined with the CRI `log_path`. */
+  criLogPath?: string;
+  /** Limits written into its cgroup at create (CRI `linux.resources`). */
+  resources?: ContainerResources;
+  /** What was asked and is not honoured (a security option the backend does not have): said, never silently dropped. */
+  warnings?: string[];
 }
 
-export interface ContainerRecord {
+/** A container's cgroup limits: `cpu.max` is "quota period", `memory.max` bytes. */
+export interface ContainerResources {
+  cpuPeriod?: number;
+  cpuQuota?: number;
+  cpuShares?: number;
+  memoryLimitInBytes?: number;
+}
+
+export interface ContainerRecord extends Pick<ContainerConfig, "labels" | "annotations" | "attempt" | "image" | "criLogPath" | "resources" | "warnings"> {
   id: string;
   sandboxId: string;
   name: string;

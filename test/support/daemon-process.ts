@@ -17,6 +17,8 @@ export interface DaemonProcess {
   runtime: Runtime;
   root: string;
   socket: string;
+  /** The CRI endpoint's socket (served on Node only: see src/cri/cri-start.ts). */
+  criSocket: string;
   child: ResultPromise;
   /** SIGTERM, wait for exit, and report what was left on the host (should be nothing). */
   stop(): Promise<HostLeftovers>;
@@ -28,15 +30,19 @@ export interface DaemonProcess {
 export async function startDaemonProcess(runtime: Runtime, extraArgs: string[] = [], options: { root?: string } = {}): Promise<DaemonProcess> {
   const root = options.root ?? (await mkdtemp(join(tmpdir(), "pvtest-e2e-")));
   const socket = join(root, "api.sock");
-  const [file, args] = commandFor(runtime, cli, ["daemon", "--root", root, "--socket", socket, "--workers", "2", "--stop-timeout", "2", ...extraArgs]);
+  const criSocket = join(root, "cri.sock");
+  const [file, args] = commandFor(runtime, cli, ["daemon", "--root", root, "--socket", socket, "--cri-socket", criSocket, "--workers", "2", "--stop-timeout", "2", ...extraArgs]);
   const child = execa(file, args, { preferLocal: true, reject: false, env: { PODVISOR_LOG_LEVEL: "warn" }, stdin: "ignore" });
   let exited = false;
   void child.then(() => (exited = true));
   await waitForSocket(socket, { timeoutMs: 30_000, gaveUp: () => (exited ? "The daemon exited before serving its socket" : undefined) });
+  // The CRI endpoint starts right after the API socket, on Node only.
+  if (runtime === "node") await waitForSocket(criSocket, { timeoutMs: 30_000, gaveUp: () => (exited ? "The daemon exited before serving its CRI socket" : undefined) });
   return {
     runtime,
     root,
     socket,
+    criSocket,
     child,
     async stop() {
       child.kill("SIGTERM");
