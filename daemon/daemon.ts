@@ -10,6 +10,8 @@ import type { SocketServerOptions } from "../src/api/socket-server.ts";
 import { getLogger } from "../src/log/logger.ts";
 import { startMetricsServer } from "../src/metrics/metrics-server.ts";
 import { logPodNetwork } from "../src/network/network-describe.ts";
+import { startCri } from "../src/cri/cri-start.ts";
+import type { CriServer } from "../src/cri/cri-server.ts";
 import { defaultLeakCheckIntervalMs, scheduleHostChecks, validateLeakCheckInterval } from "./host-check-schedule.ts";
 
 const log = getLogger("daemon");
@@ -25,6 +27,8 @@ export interface DaemonOptions extends SupervisorOptions, Partial<Omit<SocketSer
   noSocket?: boolean;
   /** How often the host is checked for leaks, and they are removed; default 60 s, 0: only once, at start. */
   leakCheckIntervalMs?: number;
+  /** The CRI v1 gRPC endpoint's unix socket (`src/cri/`); absent or "": not served. Never on Deno (`src/cri/cri-start.ts`). */
+  criSocket?: string;
 }
 
 /** Why the daemon shut down, and whether it wants a new process of itself started in its place. */
@@ -61,17 +65,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const schedule = scheduleHostChecks(supervisor, { intervalMs: leakCheckIntervalMs });
   let socket: Awaited<ReturnType<typeof startApiThread>> | undefined;
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  let cri: CriServer | undefined;
   try {
     socket = options.noSocket || options.path === undefined ? undefined : await startApiThread({ ...options, path: options.path, service: supervisor });
     // The API thread measures the status and list it serves; its numbers join every scrape.
     const apiThread = socket;
     if (apiThread !== undefined) supervisor.metrics.addPart(() => apiThread.metricsText());
     metricsServer = options.metricsAddress === undefined ? undefined : await startMetricsServer(options.metricsAddress, supervisor.metrics);
+    cri = await startCri(options.criSocket, supervisor);
   } catch (error) {
     // A daemon half started (a metrics port in use, say) would serve its socket and never exit:
     // undo what started, leave every workload as it is (a next daemon adopts it), and fail.
     await schedule.stop();
     await socket?.close();
+    await metricsServer?.close();
     await supervisor.shutdown({ stopAll: false });
     throw error;
   }
@@ -87,6 +94,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await supervisor.drain();
       await schedule.stop();
       await socket?.close();
+      await cri?.close();
       await metricsServer?.close();
       const results = await supervisor.shutdown({ stopAll, timeoutMs: options.stopTimeoutMs });
       const failed = results.filter((result) => !result.ok);
@@ -110,7 +118,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   void closed.then(() => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) process.off(signal, onSignal);
   });
-  log.info("Daemon ready", { root: supervisor.root, socket: socket?.path, liveRestore: options.liveRestore ?? false });
+  log.info("Daemon ready", { root: supervisor.root, socket: socket?.path, cri: cri?.path, liveRestore: options.liveRestore ?? false });
   return { supervisor, socketPath: socket?.path, metricsPort: metricsServer?.port, closed, shutdown };
 }
 

@@ -15,7 +15,7 @@ import type { PodNetworkOptions } from "../src/network/pod-network.ts";
 import { ProcessBackend } from "../src/runtime/process-backend.ts";
 import type { RuntimeBackend } from "../src/runtime/runtime-backend.ts";
 import type { ContainerState, SandboxState } from "../src/state/records.ts";
-import type { HostCheckReport } from "../src/api/api-types.ts";
+import type { HostCheckReport, ImageFilesystemUsage, ImageView } from "../src/api/api-types.ts";
 import { StateStore } from "../src/state/state-store.ts";
 import { runtimeService, stateService } from "../actors/protocol.ts";
 import type { SandboxMessage, StateRequest } from "../actors/protocol.ts";
@@ -31,6 +31,7 @@ import { checkHost } from "./leak-check.ts";
 import type { CheckHostOptions } from "./leak-check.ts";
 import { restoreContainers } from "./restore.ts";
 import { createRuntimeService } from "./runtime-service.ts";
+import { ImageService } from "../src/image/image-service.ts";
 import { removePodSandbox } from "./sandbox-remove.ts";
 import { runPodSandbox } from "./sandbox-run.ts";
 import { stopPodSandbox } from "./stop/sandbox-stop.ts";
@@ -68,6 +69,8 @@ export interface SupervisorOptions {
   heartbeatTimeoutMs?: number;
   /** `parallel` (default), or `sequential`: the reference's way, as the benchmark's baseline. */
   stopStrategy?: StopStrategy;
+  /** Registries pulled from over plain HTTP besides loopback (`--insecure-registry`). */
+  insecureRegistries?: string[];
   /** Where the stop path takes its time from; default the real clock (tests drive a manual one). */
   clock?: Clock;
   /** CNI: where the network config and the plugins are (the cache goes under the root); absent: network "none". */
@@ -83,6 +86,9 @@ export class Supervisor {
   readonly #context: SupervisorContext;
 
   readonly #unrecoverable = new Set<(lost: ActorsLost) => void>();
+
+  /** The image store (src/image): set in `start`, before anything is answered. */
+  #images!: ImageService;
 
   /** The creations in flight, and the gate a shutdown closes (see `creation-gate.ts`). */
   readonly #creations = new CreationGate();
@@ -149,6 +155,7 @@ export class Supervisor {
     context.metrics.watchActors(() => system.stats().actorsPerWorker);
     context.metrics.watchInventory(store);
     const supervisor = new Supervisor(context);
+    supervisor.#images = await ImageService.open({ root, insecureRegistries: options.insecureRegistries });
     system.onActorsLost((lost) => void supervisor.#rebuild(lost));
     // A restart: the runtime gets back what the records name, then the actors are built from the
     // (updated) records, then adopted containers are watched, so that no exit is missed.
@@ -362,7 +369,32 @@ export class Supervisor {
     if (lost.unrecoverable) for (const listener of this.#unrecoverable) listener(lost);
   }
 
-  /** Compares the host with the records (leak-check.ts); with `repair`, removes what no record owns. */
+  pullImage(params: { image: { image: string }; auth?: object }, options?: { onProgress?: (progress: { doneBytes: number; totalBytes: number }) => void }): Promise<{ imageRef: string }> {
+    return this.#time("pull_image", () => this.#images.pullImage(params, options));
+  }
+
+  async listImages(params?: { filter?: { image?: { image: string } } }): Promise<{ images: ImageView[] }> {
+    return this.#images.listImages(params);
+  }
+
+  async imageStatus(params: { image: { image: string } }): Promise<{ image: ImageView | null }> {
+    return this.#images.imageStatus(params);
+  }
+
+  removeImage(params: { image: { image: string } }): Promise<void> {
+    return this.#time("remove_image", () => this.#images.removeImage(params));
+  }
+
+  imageFsInfo(): Promise<{ imageFilesystems: ImageFilesystemUsage[] }> {
+    return this.#images.imageFsInfo();
+  }
+
+  loadImage(params: { path: string; name?: string }): Promise<{ images: ImageView[] }> {
+    return this.#time("load_image", () => this.#images.loadImage(params));
+  }
+
+  /** Compares the host with the records (leak-check.ts)
+; with `repair`, removes what no record owns. */
   checkHost(options?: CheckHostOptions): Promise<HostCheckReport> {
     return this.#time("check_host", () => checkHost(this.#context, options));
   }

@@ -2,7 +2,7 @@
  * What the API needs from the daemon: the supervisor's verbs. Declared here so that the API does
  * not depend on the actors (the daemon hands it the supervisor, which has this shape).
  */
-import type { HostCheckReport, SandboxStopResult } from "./api-types.ts";
+import type { HostCheckReport, ImageFilesystemUsage, ImageView, SandboxStopResult } from "./api-types.ts";
 
 /** A stop's time budget (`deadlineAt` wins over `timeoutMs`), and a hook for each phase reached. */
 export interface StopRequestOptions {
@@ -35,5 +35,15 @@ export interface PodService {
   metricsText(): Promise<string>;
   /** The leak check: the host against the records; with `repair`, what no record owns is removed. */
   checkHost(options?: { repair?: boolean }): Promise<HostCheckReport>;
+  /** CRI PullImage: `imageRef` is the image's id (its config's digest); `onProgress` counts blob bytes. */
+  pullImage(params: { image: { image: string }; auth?: object }, options?: { onProgress?: (progress: { doneBytes: number; totalBytes: number }) => void }): Promise<{ imageRef: string }>;
+  listImages(params?: { filter?: { image?: { image: string } } }): Promise<{ images: ImageView[] }>;
+  /** CRI ImageStatus: `image` is null when the store has none by that name. */
+  imageStatus(params: { image: { image: string } }): Promise<{ image: ImageView | null }>;
+  /** CRI RemoveImage: an unknown image is removed already; one a container uses is refused. */
+  removeImage(params: { image: { image: string } }): Promise<void>;
+  imageFsInfo(): Promise<{ imageFilesystems: ImageFilesystemUsage[] }>;
+  /** Loads the images of an OCI layout or archive on the daemon's machine (`podvisor image load`). */
+  loadImage(params: { path: string; name?: string }): Promise<{ images: ImageView[] }>;
 }
 

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Option } from "commander";
 import type { Command } from "commander";
 import { execa } from "execa";
@@ -21,6 +21,7 @@ interface DaemonFlags {
   root: string;
   socket: string;
   socketGroup?: string;
+  criSocket?: string;
   workers?: string;
   stopTimeout: string;
   liveRestore?: boolean;
@@ -35,6 +36,7 @@ interface DaemonFlags {
   leakCheckInterval: string;
   cniConfDir: string;
   cniBinDir?: string[];
+  insecureRegistry?: string[];
 }
 
 /** The state root: `/var/lib/podvisor` as root, the XDG data directory otherwise. */
@@ -49,6 +51,7 @@ export function addDaemonCommand(program: Command): void {
     .description("run the daemon: restore every sandbox under --root, serve the API, stop every sandbox on SIGTERM/SIGINT")
     .option("--root <dir>", "state root; everything the daemon creates lives under it", defaultRoot())
     .option("--socket <path>", "the API's unix socket", defaultSocketPath())
+    .option("--cri-socket <path>", "the CRI v1 gRPC endpoint's unix socket (docs/CRI.md); \"\" turns it off; not served on Deno (default: cri.sock beside --socket, /run/podvisor/cri.sock as root)")
     .option("--socket-group <group>", "a group (name or gid) that may use the socket too (mode 0660)")
     .option("--workers <n>", "worker threads (default: available cores)")
     .option("--stop-timeout <seconds>", "time budget of the stop-all at shutdown", "10")
@@ -63,6 +66,7 @@ export function addDaemonCommand(program: Command): void {
     .option("--client-idle-timeout <seconds>", "close an API connection that sends nothing for this long", "60")
     .option("--cni-conf-dir <dir>", "CNI network configurations: the first .conflist/.conf/.json in lexical order is the pod network; none: network \"none\"", defaultCniConfDir)
     .option("--cni-bin-dir <dirs>", `where the CNI plugins are: a colon-separated list, or the flag repeated (default: ${defaultCniBinDirs.join(":")})`, (value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(":").filter(Boolean)])
+    .option("--insecure-registry <host[:port]>", "pull from this registry over plain HTTP (repeatable); loopback registries always may", (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option("--leak-check-interval <seconds>", "check the host for leaks (what no record owns) and remove them this often; 0: only at start", "60")
     .addOption(new Option("--on-unrecoverable-worker <action>", "when a hung worker thread cannot be stopped (Deno): after the stops in flight, leave workloads running and restart this daemon in a new process, or exit 75 for a service manager to restart it").choices(["restart", "exit"]).default("restart"))
     .action(async (flags: DaemonFlags) => {
@@ -79,6 +83,7 @@ export function addDaemonCommand(program: Command): void {
         root: flags.root,
         path: flags.socket,
         socketGroupId,
+        criSocket: flags.criSocket ?? join(dirname(flags.socket), "cri.sock"),
         workers,
         stopTimeoutMs,
         liveRestore: flags.liveRestore,
@@ -89,6 +94,7 @@ export function addDaemonCommand(program: Command): void {
         backend: runtimeBackend(flags.backend, wholeNumber(flags.backendLagMs, "--backend-lag-ms")),
         leakCheckIntervalMs: leakCheckIntervalMs(flags.leakCheckInterval),
         network: { confDir: flags.cniConfDir, binDirs: flags.cniBinDir ?? defaultCniBinDirs },
+        insecureRegistries: flags.insecureRegistry,
       });
       const exit = await daemon.closed;
       if (!exit.restart) process.exit(0);

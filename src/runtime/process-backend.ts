@@ -12,7 +12,8 @@ import { ProcessHolder, readHeldExit } from "./process-holder.ts";
 import { exitStatusPath } from "./process-wrapper.ts";
 import { MainProcess } from "./process-main.ts";
 import type { AdoptionRecord, ContainerSpec, RuntimeState, RuntimeBackend, StartResult } from "./runtime-backend.ts";
-import type { WaitForStoppedOptions } from "./runtime-backend.ts";
+import type { ExecOptions, ExecResult, WaitForStoppedOptions } from "./runtime-backend.ts";
+import { execInProcessContainer } from "./process-exec.ts";
 import * as errors from "./runtime-errors.ts";
 import { validateContainerSpec } from "./runtime-spec.ts";
 
@@ -185,6 +186,12 @@ export class ProcessBackend implements RuntimeBackend {
     const main = new AdoptedProcess({ pid: record.pid, startedAt: record.startedAt, cgroupPath: spec.cgroupPath, exitPath: exitStatusPath(spec), holder: this.#holder });
     this.#containers.set(spec.id, { spec, cgroupDir, starting: true, main });
     return this.state(spec.id);
+  }
+
+  /** CRI `ExecSync`: see `process-exec.ts`. */
+  exec(id: string, command: string[], options?: ExecOptions): Promise<ExecResult> {
+    const { spec, cgroupDir, main } = this.#get(id);
+    return execInProcessContainer({ spec, cgroupDir, running: main !== undefined && main.exit === undefined }, command, options);
   }
 
   /** The process holder's pid, once it runs (for logs, and for tests that kill it). */

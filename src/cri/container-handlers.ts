@@ -1,0 +1,148 @@
+/** RuntimeService's container calls. The infra (pause) container is podvisor's own: the CRI never sees it. */
+import type { ContainerStatus } from "../api/api-types.ts";
+import { getLogger } from "../log/logger.ts";
+import { readLimits, writeLimits } from "./cgroup-limits.ts";
+import { containerConfigFromCri, resourcesFromCri } from "./container-config.ts";
+import { controllersAvailable } from "./cgroup-controllers.ts";
+import { CriError, isNotFound } from "./cri-errors.ts";
+import { matchesId, matchesLabels, sub } from "./cri-message.ts";
+import type { CriContext, Handler } from "./cri-service.ts";
+import { container, containerStatus } from "./cri-views.ts";
+import { requiredId } from "./sandbox-handlers.ts";
+
+const log = getLogger("cri");
+const stateNames = { CONTAINER_CREATED: "created", CONTAINER_RUNNING: "running", CONTAINER_EXITED: "exited" } as const;
+
+const createContainer: Handler = async ({ service }, request) => {
+  const sandboxId = requiredId(request.pod_sandbox_id, "create container", "pod_sandbox_id");
+  const sandbox = service.podSandboxStatus(sandboxId);
+  const config = containerConfigFromCri(sub(request, "config"), sandbox);
+  // Limits the host cannot take are said (a warning), not refused: kubelet sends cpu shares with every container.
+  if (config.resources !== undefined && Object.keys(config.resources).length > 0 && !(await controllersAvailable(sandbox.cgroupPath, config.resources))) {
+    config.warnings = [...(config.warnings ?? []), "linux.resources: not applied (this host's cgroup v2 has no cpu or memory controller for podvisor's cgroups)"];
+    delete config.resources;
+  }
+  const id = await service.createContainer(sandboxId, config);
+  if (config.resources !== undefined && Object.keys(config.resources).length > 0) {
+    try {
+      await writeLimits(service.containerStatus(id).cgroupPath, config.resources, "create container");
+    } catch (error) {
+      await service.removeContainer(id).catch((cleanup: unknown) => log.warn("Cannot remove a container whose limits failed", { containerId: id, error: cleanup }));
+      throw error;
+    }
+  }
+  if (config.warnings !== undefined) log.warn("Container runs without some of what it asked for", { containerId: id, warnings: config.warnings });
+  return { container_id: id };
+};
+
+const startContainer: Handler = async ({ service, logs }, request) => {
+  const id = requiredId(request.container_id, "start container", "container_id");
+  visible(service.containerStatus(id));
+  await service.startContainer(id);
+  logs.follow(service.containerStatus(id));
+  return {};
+};
+
+/** `timeout` seconds (0: kill at once); gone already is success. */
+const stopContainer: Handler = async ({ service }, request) => {
+  const id = requiredId(request.container_id, "stop container", "container_id");
+  const timeout = Number(request.timeout ?? 0);
+  if (!Number.isSafeInteger(timeout) || timeout < 0 || timeout > 86_400) throw new CriError("INVALID_ARGUMENT", "Cannot stop container: timeout must be 0 to 86400 seconds");
+  try {
+    await service.stopContainer(id, { timeoutMs: timeout * 1_000 });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  return {};
+};
+
+/** A running container is killed first (the CRI's rule); gone already is success. */
+const removeContainer: Handler = async ({ service }, request) => {
+  const id = requiredId(request.container_id, "remove container", "container_id");
+  try {
+    if (visible(service.containerStatus(id)).state === "running") await service.stopContainer(id, { timeoutMs: 0 });
+    await service.removeContainer(id);
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  return {};
+};
+
+const containerStatusHandler: Handler = async ({ service }, request) => {
+  const id = requiredId(request.container_id, "get container status", "container_id");
+  const status = visible(service.containerStatus(id));
+  const resources = (await readLimits(status.cgroupPath)) ?? criResources(status);
+  return { status: containerStatus(status, resources), info: request.verbose === true ? { info: JSON.stringify(status) } : {} };
+};
+
+const listContainers: Handler = ({ service }, request) => {
+  return { containers: filterContainers(service.listContainers(), sub(request, "filter")).map(container) };
+};
+
+/** CRI's ContainerFilter (and ContainerStatsFilter): id and pod prefixes, state, labels; never the infra container. */
+export function filterContainers(statuses: ContainerStatus[], filter: Record<string, any>): ContainerStatus[] {
+  const state = filter.state === null || filter.state === undefined ? undefined : stateNames[filter.state.state as keyof typeof stateNames];
+  return statuses.filter((status) =>
+    !status.infra &&
+    matchesId(status.id, filter.id) &&
+    matchesId(status.podSandboxId, filter.pod_sandbox_id) &&
+    (state === undefined || status.state === state) &&
+    matchesLabels(status.labels, filter.label_selector));
+}
+
+const updateContainerResources: Handler = async ({ service }, request) => {
+  const id = requiredId(request.container_id, "update container resources", "container_id");
+  const status = visible(service.containerStatus(id));
+  if (status.state === "exited") throw new CriError("FAILED_PRECONDITION", `Cannot update container resources: container ${id} is exited`);
+  const { resources, ignored } = resourcesFromCri(request.linux);
+  if (ignored.length > 0) throw new CriError("INVALID_ARGUMENT", `Cannot update container resources: ${ignored.join("; ")}`);
+  if (resources !== undefined) await writeLimits(status.cgroupPath, resources, "update container resources");
+  return {};
+};
+
+/** The CRI log is opened for every write (`cri-log.ts`): a rotated file is followed by a new one at once. */
+const reopenContainerLog: Handler = ({ service }, request) => {
+  const id = requiredId(request.container_id, "reopen container log", "container_id");
+  const status = visible(service.containerStatus(id));
+  if (status.state !== "running") throw new CriError("FAILED_PRECONDITION", `Cannot reopen container log: container ${id} is ${status.state}`);
+  return {};
+};
+
+const execSync: Handler = async ({ service }, request, call) => {
+  const id = requiredId(request.container_id, "exec in container", "container_id");
+  if (service.execSync === undefined) throw new CriError("UNIMPLEMENTED", "Cannot exec in container: this daemon has no exec");
+  const timeout = Number(request.timeout ?? 0);
+  if (!Number.isSafeInteger(timeout) || timeout < 0 || timeout > 86_400) throw new CriError("INVALID_ARGUMENT", "Cannot exec in container: timeout must be 0 to 86400 seconds");
+  visible(service.containerStatus(id));
+  const cancelled = new AbortController();
+  call.once("cancelled", () => cancelled.abort(new CriError("DEADLINE_EXCEEDED", "Cannot exec in container: the call was cancelled")));
+  const result = await service.execSync(id, request.cmd ?? [], { timeoutMs: timeout * 1_000, signal: cancelled.signal });
+  if (result.timedOut) throw new CriError("DEADLINE_EXCEEDED", `Cannot exec in container ${id}: command ${JSON.stringify(request.cmd)} timed out after ${timeout} s`);
+  return { stdout: Buffer.from(result.stdout), stderr: Buffer.from(result.stderr), exit_code: result.exitCode };
+};
+
+/** The infra container is the sandbox's, not the client's: NOT_FOUND, as for any id the CRI never made. */
+function visible(status: ContainerStatus): ContainerStatus {
+  if (status.infra) throw new CriError("NOT_FOUND", `Cannot find container "${status.id}"`);
+  return status;
+}
+
+function criResources(status: ContainerStatus): Record<string, number> | undefined {
+  const { resources } = status;
+  if (resources === undefined) return undefined;
+  return { cpu_period: resources.cpuPeriod ?? 0, cpu_quota: resources.cpuQuota ?? 0, cpu_shares: resources.cpuShares ?? 0, memory_limit_in_bytes: resources.memoryLimitInBytes ?? 0 };
+}
+
+export const containerHandlers: Record<string, Handler> = {
+  CreateContainer: createContainer,
+  StartContainer: startContainer,
+  StopContainer: stopContainer,
+  RemoveContainer: removeContainer,
+  ContainerStatus: containerStatusHandler,
+  ListContainers: listContainers,
+  UpdateContainerResources: updateContainerResources,
+  ReopenContainerLog: reopenContainerLog,
+  ExecSync: execSync,
+};
+
+export type { CriContext };

@@ -1,0 +1,36 @@
+/**
+ * What the CRI endpoint needs from the daemon: the supervisor's verbs (as in `PodService`) with
+ * their status types. The image store's verbs (`pullImage` …) are looked up when called
+ * (`image-handlers.ts`): until the daemon has them, ImageService says images are not there yet.
+ */
+import type { ServerUnaryCall } from "@grpc/grpc-js";
+import type { ContainerStatus, PodSandboxStatus } from "../api/api-types.ts";
+import type { NetworkStatus, StopRequestOptions } from "../api/pod-service.ts";
+import type { ExecOptions, ExecResult } from "../runtime/runtime-backend.ts";
+import type { Message } from "./cri-message.ts";
+
+export interface CriPodService {
+  runPodSandbox(config: unknown): Promise<string>;
+  stopPodSandbox(id: string, options?: StopRequestOptions): Promise<unknown>;
+  removePodSandbox(id: string): Promise<void>;
+  podSandboxStatus(id: string): PodSandboxStatus;
+  listPodSandbox(filter?: { state?: "ready" | "stopped" }): PodSandboxStatus[];
+  createContainer(sandboxId: string, config: unknown): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  stopContainer(id: string, options?: StopRequestOptions): Promise<void>;
+  removeContainer(id: string): Promise<void>;
+  containerStatus(id: string): ContainerStatus;
+  listContainers(filter?: { podSandboxId?: string; state?: "created" | "running" | "exited" }): ContainerStatus[];
+  execSync?(id: string, command: string[], options?: ExecOptions): Promise<ExecResult>;
+  networkStatus?(): Promise<NetworkStatus> | NetworkStatus;
+}
+
+/** What every handler is given. */
+export interface CriContext {
+  service: CriPodService;
+  /** The daemon's root: ImageFsInfo's file system when the image store cannot say. */
+  root: string;
+  logs: { follow(status: ContainerStatus): void };
+}
+
+export type Handler = (context: CriContext, request: Message, call: ServerUnaryCall<Message, Message>) => Promise<Message> | Message;
