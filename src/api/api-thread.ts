@@ -41,6 +41,12 @@ export const bridgedMethods = [
   "stopPodSandboxes",
   "metricsText",
   "checkHost",
+  "pullImage",
+  "listImages",
+  "imageStatus",
+  "removeImage",
+  "imageFsInfo",
+  "loadImage",
 ] as const satisfies readonly (keyof PodService)[];
 export type BridgedMethod = (typeof bridgedMethods)[number];
 

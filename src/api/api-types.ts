@@ -89,3 +89,24 @@ export type StatusChange =
   | { kind: "container"; status: ContainerStatus }
   | { kind: "sandbox-removed"; id: string }
   | { kind: "container-removed"; id: string };
+
+/** An image, as `ListImages` and `ImageStatus` show it (CRI's `Image`): `id` is the config's digest. */
+export interface ImageView {
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+  /** Bytes of its blobs (compressed layers and config). */
+  size: number;
+  /** The config's User, when it is a number. */
+  uid?: number;
+  /** The config's User, when it is a name. */
+  username?: string;
+}
+
+/** One item of `ImageFsInfo` (CRI's `FilesystemUsage`): the image store's usage; `timestamp` in nanoseconds. */
+export interface ImageFilesystemUsage {
+  fsId?: { mountpoint: string };
+  usedBytes: number;
+  inodesUsed: number;
+  timestamp: number;
+}

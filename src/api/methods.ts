@@ -14,6 +14,12 @@ import { podSandboxStatus } from "./sandbox-status.ts";
 import { stopPodSandbox } from "./sandbox-stop.ts";
 import { stopPodSandboxes } from "./sandboxes-stop.ts";
 import { version } from "./version.ts";
+import { imageFsInfo } from "./image-fs-info.ts";
+import { listImages } from "./image-list.ts";
+import { loadImage } from "./image-load.ts";
+import { pullImage } from "./image-pull.ts";
+import { removeImage } from "./image-remove.ts";
+import { imageStatus } from "./image-status.ts";
 
 /** Every method of the API, named after the Kubernetes CRI. docs/API.md describes each. */
 export const apiMethods: ApiMethod[] = [
@@ -32,4 +38,10 @@ export const apiMethods: ApiMethod[] = [
   listContainers,
   metrics,
   checkHost,
+  pullImage,
+  listImages,
+  imageStatus,
+  removeImage,
+  imageFsInfo,
+  loadImage,
 ];

@@ -1,7 +1,7 @@
 import { fromErrorData } from "../errors/coded-error.ts";
 import type { ContainerFilter, SandboxFilter } from "./status-filter.ts";
 import type { BridgedMethod, ServiceBridge } from "./api-thread.ts";
-import type { HostCheckReport, SandboxStopResult } from "./api-types.ts";
+import type { HostCheckReport, ImageFilesystemUsage, ImageView, SandboxStopResult } from "./api-types.ts";
 import type { BatchStopOptions, PodService, StopRequestOptions } from "./pod-service.ts";
 import type { StatusReplica } from "./status-replica.ts";
 
@@ -85,6 +85,30 @@ export class RemotePodService implements PodService {
 
   checkHost(options?: { repair?: boolean }): Promise<HostCheckReport> {
     return this.#call("checkHost", [options ?? {}]);
+  }
+
+  pullImage(params: { image: { image: string }; auth?: object }, options?: { onProgress?: (progress: { doneBytes: number; totalBytes: number }) => void }): Promise<{ imageRef: string }> {
+    return this.#call("pullImage", [params, options ?? {}]);
+  }
+
+  listImages(params?: { filter?: { image?: { image: string } } }): Promise<{ images: ImageView[] }> {
+    return this.#call("listImages", [params ?? {}]);
+  }
+
+  imageStatus(params: { image: { image: string } }): Promise<{ image: ImageView | null }> {
+    return this.#call("imageStatus", [params]);
+  }
+
+  removeImage(params: { image: { image: string } }): Promise<void> {
+    return this.#call("removeImage", [params]);
+  }
+
+  imageFsInfo(): Promise<{ imageFilesystems: ImageFilesystemUsage[] }> {
+    return this.#call("imageFsInfo", []);
+  }
+
+  loadImage(params: { path: string; name?: string }): Promise<{ images: ImageView[] }> {
+    return this.#call("loadImage", [params]);
   }
 
   podSandboxStatus(id: string): object {
