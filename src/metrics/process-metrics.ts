@@ -15,9 +15,10 @@ const notLintClean = new Set(["nodejs_active_handles_total", "nodejs_active_requ
  * `process_open_fds`, `nodejs_eventloop_lag_seconds` — the main thread's —, `nodejs_heap_size_used_bytes` …),
  * and `podvisor_build_info{version,runtime,runtime_version,backend} 1`.
  *
- * On Deno every default metric reads (seen on Deno 2.9: CPU, memory, file descriptors, event loop
- * lag, heap), but `nodejs_version_info` names the Node version Deno is compatible with, not Deno's:
- * `podvisor_build_info`'s `runtime` and `runtime_version` say which runtime it is.
+ * On Deno the default metrics read (seen on Deno 2.9: CPU, memory, file descriptors, event loop
+ * lag, heap) but for two: `nodejs_gc_duration_seconds` stays without samples (Deno reports no GC
+ * events to `perf_hooks`), and `nodejs_version_info` names the Node version Deno is compatible with,
+ * not Deno's: `podvisor_build_info`'s `runtime` and `runtime_version` say which runtime it is.
  *
  * Called by the daemon only, once per process: the event-loop monitor and the GC observer it
  * starts belong to the process, not to one of the supervisors a test may start in it.
