@@ -2,12 +2,15 @@ import { cgroupPids, killCgroup } from "../host/cgroup.ts";
 import { resolveCgroupPath } from "../host/cgroup-path.ts";
 import { waitForCgroupEmpty } from "../host/cgroup-wait.ts";
 import { getLogger } from "../log/logger.ts";
-import { HolderLostError, readHeldExit } from "./process-holder.ts";
+import { readHeldExit } from "./process-exit-status.ts";
+import { HolderLostError } from "./process-holder.ts";
 import type { ProcessHolder } from "./process-holder.ts";
 import type { Exit } from "./process-main.ts";
 
 const log = getLogger("runtime:process");
 let unwatchableLogged = false;
+/** How many holders in a row may be lost under one watch before it is given up. */
+const watchAttempts = 3;
 
 export interface AdoptedProcessOptions {
   pid: number;
@@ -86,15 +89,21 @@ export class AdoptedProcess {
    * above. Where that cannot be done, the container ends only when its cgroup empties, said in the log.
    */
   async #endWithMain(holder: ProcessHolder): Promise<void> {
-    try {
-      const left = await holder.watch(this.pid, await resolveCgroupPath(this.#cgroupPath));
-      if (!left.cgroupEmpty && !left.leftoversKilled && !this.#watch.signal.aborted) await killCgroup(this.#cgroupPath);
-    } catch (error) {
-      if (this.#watch.signal.aborted) return;
-      const released = error instanceof HolderLostError && error.released;
-      if (released || unwatchableLogged) return;
-      unwatchableLogged = true;
-      log.warn("Cannot watch an adopted container's main process: what it leaves behind lives on until killed", { pid: this.pid, error });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const left = await holder.watch(this.pid, await resolveCgroupPath(this.#cgroupPath));
+        if (!left.cgroupEmpty && !left.leftoversKilled && !this.#watch.signal.aborted) await killCgroup(this.#cgroupPath);
+        return;
+      } catch (error) {
+        if (this.#watch.signal.aborted) return;
+        const lost = error instanceof HolderLostError;
+        if (lost && error.released) return; // the daemon is letting go of its containers
+        if (lost && attempt < watchAttempts) continue; // a holder killed under the watch: the next one watches
+        if (unwatchableLogged) return;
+        unwatchableLogged = true;
+        log.warn("Cannot watch an adopted container's main process: what it leaves behind lives on until killed", { pid: this.pid, error });
+        return;
+      }
     }
   }
 }

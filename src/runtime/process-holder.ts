@@ -16,13 +16,14 @@
  * The holder itself is spawned through execa. Signals go through it too: it signals a pid only
  * while that pid is its own unreaped child, so a reused pid is never hit.
  */
-import { readFile } from "node:fs/promises";
 import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import type { ResultPromise } from "execa";
 import { CodedError } from "../errors/coded-error.ts";
 import { getLogger } from "../log/logger.ts";
+
+export { decodeWaitStatus, readHeldExit } from "./process-exit-status.ts";
 
 const log = getLogger("runtime:holder");
 
@@ -288,34 +289,3 @@ const stageText: Record<string, string> = {
   stdin: "cannot open /dev/null",
   log: "cannot open its log",
 };
-
-/** Signal names by number (thousands of exits are decoded in a moment at a stop). */
-const signalNames = new Map(Object.entries(constants.signals).map(([name, number]) => [number, name]));
-
-/** A raw wait status as `waitpid(2)` gives it: an exit code, or the signal that ended the process. */
-export function decodeWaitStatus(status: number): { exitCode?: number; signal?: NodeJS.Signals } {
-  const signo = status & 0x7f;
-  if (signo === 0) return { exitCode: (status >> 8) & 0xff };
-  return { signal: (signalNames.get(signo) ?? `SIG${signo}`) as NodeJS.Signals };
-}
-
-/** How long an adopted container's exit status is waited for once its cgroup is empty (see below). */
-const exitFileWaitMs = 1_000;
-
-/**
- * The exit of a process an earlier daemon's holder started, from the file that holder writes when it
- * reaps it (see `process-holder.pl`), or undefined if there is none within a short wait: the cgroup
- * empties when the process ends, a moment before the holder reaps it and writes the file; a holder
- * that was killed too never writes it.
- */
-export async function readHeldExit(exitPath: string, options: { waitMs?: number } = {}): Promise<ReturnType<typeof decodeWaitStatus> | undefined> {
-  const giveUpAt = Date.now() + (options.waitMs ?? exitFileWaitMs);
-  for (;;) {
-    const text = await readFile(exitPath, "utf8").catch(() => undefined);
-    // Empty until the holder writes it at the exit; whole only with its newline.
-    const status = text === undefined || !text.endsWith("\n") ? Number.NaN : Number.parseInt(text, 10);
-    if (Number.isSafeInteger(status) && status >= 0) return decodeWaitStatus(status);
-    if (Date.now() >= giveUpAt) return undefined;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

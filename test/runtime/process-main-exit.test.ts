@@ -130,6 +130,22 @@ describe("ProcessBackend adoption: the main-exit rule", () => {
     expect(await isLive(child)).toBe(false);
   });
 
+  test("the holder that watches it killed in turn: another one watches it, and the rule still holds", async () => {
+    const { spec, pid, startedAt, child } = await runAndWaitReady(exitsOnUsr1);
+    const earlierHolder = h.backend.holderPid as number;
+    h.backend.close();
+    process.kill(earlierHolder, "SIGKILL");
+    const next = nextDaemon([spec.id]);
+    await next.adopt(spec, { pid, startedAt });
+    await vi.waitFor(() => expect(next.holderPid).toBeDefined());
+    const watching = next.holderPid as number;
+    process.kill(watching, "SIGKILL");
+    await vi.waitFor(() => expect(next.holderPid).not.toBe(watching)); // a new one took over the watch
+    await next.signal(spec.id, "SIGUSR1");
+    expect(await next.waitForStopped(spec.id, { signal: prompt() })).toMatchObject({ status: "stopped", pid, exitCodeUnknown: true });
+    expect(await isLive(child)).toBe(false);
+  });
+
   test("a main process gone already while what it left behind still runs: adopting kills the rest, and the status is its holder's", async () => {
     const spec = await h.create(["true"]); // never started here: the cgroup is filled by hand below
     // What an earlier daemon left: a process in the container's cgroup, its main process long gone
