@@ -53,5 +53,6 @@ describe("networkAddresses()", () => {
     expect(networkAddresses({ ips: [{ address: "fd00::5/64" }, { address: "10.244.0.5/24" }] })).toEqual({ ip: "10.244.0.5", ips: ["fd00::5", "10.244.0.5"] });
     expect(networkAddresses({ ips: [{ address: "fd00::5/64" }] })).toEqual({ ip: "fd00::5", ips: ["fd00::5"] });
     expect(networkAddresses({})).toEqual({ ips: [] });
+    expect(networkAddresses({ ips: [{ address: "127.0.0.1/8" }, { address: "::1/128" }, { address: "10.244.0.5/24" }] })).toEqual({ ip: "10.244.0.5", ips: ["10.244.0.5"] });
   });
 });

@@ -38,7 +38,7 @@ export interface TestNetwork {
   dataDir: string;
   binDirs: string[];
   /** Writes the conf dir's one file (replacing any): the bridge network, optionally with pvtoggle after it. */
-  writeConfig(options?: { toggle?: boolean; rangeStart?: string; rangeEnd?: string; file?: string; name?: string; bridge?: string; subnet?: string }): Promise<void>;
+  writeConfig(options?: { toggle?: boolean; loopback?: boolean; rangeStart?: string; rangeEnd?: string; file?: string; name?: string; bridge?: string; subnet?: string }): Promise<void>;
   /** Makes pvtoggle fail or hang at ADD or DEL, or behave again. */
   toggle(mode: "fail-add" | "fail-del" | "hang-add" | "hang-del" | "slow-del", on: boolean): Promise<void>;
   /** host-local's reservations: address → the container id in the file. */
@@ -82,6 +82,7 @@ export async function makeTestNetwork(label: string): Promise<TestNetwork> {
       const plugins: unknown[] = [
         { type: "bridge", bridge: options.bridge ?? bridge, isGateway: true, ipMasq: false, ipam: { type: "host-local", dataDir, ranges: [[range]] } },
       ];
+      if (options.loopback) plugins.push({ type: "loopback" });
       if (options.toggle) plugins.push({ type: "pvtoggle" });
       const conf = { cniVersion: "1.0.0", name: options.name ?? name, plugins };
       await writeFile(join(confDir, options.file ?? "10-pvtest.conflist"), JSON.stringify(conf, null, 2));

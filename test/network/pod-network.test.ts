@@ -121,6 +121,18 @@ describe("pod networking through CNI (bridge + host-local)", () => {
     expect(t.supervisor.listPodSandbox()).toHaveLength(1);
   });
 
+  test("a list with the loopback plugin after the bridge: the pod's address is the bridge's, loopback is up", async () => {
+    await net.writeConfig({ loopback: true });
+    const id = await t.supervisor.runPodSandbox({ name: "lo" });
+    const status = t.supervisor.podSandboxStatus(id);
+    expect(status.network?.ips).toHaveLength(1);
+    expect(status.network?.ip?.startsWith(net.subnet.slice(0, net.subnet.lastIndexOf(".") + 1))).toBe(true);
+    const { stdout } = await inNetns(status.netnsPath as string, ["ip", "-o", "link", "show", "lo"]);
+    expect(stdout).toMatch(/<[^>]*\bUP\b[^>]*>/);
+    await t.supervisor.stopPodSandbox(id, { timeoutMs: 1_000 });
+    expect(await net.reservations()).toEqual(new Map());
+  });
+
   test("hostNetwork sandboxes skip CNI", async () => {
     const id = await t.supervisor.runPodSandbox({ name: "host", hostNetwork: true });
     expect(t.supervisor.podSandboxStatus(id).network).toBeUndefined();
