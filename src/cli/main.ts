@@ -22,6 +22,11 @@ import { addSandboxRemoveCommand } from "./commands/sandbox-remove.ts";
 import { addSandboxRunCommand } from "./commands/sandbox-run.ts";
 import { addSandboxStopCommand } from "./commands/sandbox-stop.ts";
 import { addVersionCommand } from "./commands/version.ts";
+import { addImageInspectCommand } from "./commands/image-inspect.ts";
+import { addImageListCommand } from "./commands/image-list.ts";
+import { addImageLoadCommand } from "./commands/image-load.ts";
+import { addImagePullCommand } from "./commands/image-pull.ts";
+import { addImageRemoveCommand } from "./commands/image-remove.ts";
 import { addDaemonCommand } from "./daemon-command.ts";
 import { outputFormats } from "./output.ts";
 import { defaultSocketPath } from "./socket-path.ts";
@@ -46,6 +51,7 @@ for (const add of [
   addSandboxRunCommand, addSandboxStopCommand, addSandboxRemoveCommand, addSandboxListCommand, addSandboxInspectCommand,
   addContainerCreateCommand, addContainerStartCommand, addContainerRunCommand, addContainerStopCommand, addContainerRemoveCommand,
   addContainerListCommand, addContainerInspectCommand, addContainerLogsCommand, addHostCheckCommand, addMetricsCommand, addVersionCommand,
+  addImagePullCommand, addImageListCommand, addImageRemoveCommand, addImageInspectCommand, addImageLoadCommand,
 ]) add(program);
 addDaemonCommand(program);
 
