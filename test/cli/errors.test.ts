@@ -36,7 +36,7 @@ describe.each(runtimes)("the podvisor CLI's errors on %s", (runtime) => {
     expect(failureLine(await fixture.podvisor("rmp", "NOSUCHPOD"))).toBe('podvisor: cannot find pod sandbox "NOSUCHPOD": no pod sandbox id starts with it');
     // A stop of a sandbox that is not there is done, as for the API: a warning, exit 0.
     const stopped = await fixture.podvisor("stopp", "NOSUCHPOD");
-    expect(stopped).toMatchObject({ exitCode: 0, stdout: "", stderr: 'podvisor: warning: no pod sandbox id starts with "NOSUCHPOD"; nothing to stop\n' });
+    expect(stopped).toMatchObject({ exitCode: 0, stdout: "", stderr: 'podvisor: warning: no pod sandbox id starts with "NOSUCHPOD"; nothing to stop' });
     for (const containerId of ids) await call(fixture.api, "RemoveContainer", { containerId });
   });
 

@@ -23,7 +23,7 @@ describe.each(runtimes)("the podvisor CLI on %s", (runtime) => {
     const greeter = output(await podvisor("create", prefix, "--name", "greeter", "--env", "GREETING=hi", "--", "sh", "-c", "echo $GREETING; exec sleep 1000")).trim();
     // The ids on stdout (for scripts), one summary line for the batch on stderr.
     const started = await podvisor("start", sleeper, greeter.slice(0, 8));
-    expect(started).toMatchObject({ exitCode: 0, stderr: expect.stringMatching(/^Started 2 of 2 containers in \d+\.\d s\n$/) });
+    expect(started).toMatchObject({ exitCode: 0, stderr: expect.stringMatching(/^Started 2 of 2 containers in \d+\.\d s$/) });
     expect(started.stdout.split("\n").filter(Boolean)).toEqual([sleeper, greeter]);
 
     const pods = output(await podvisor("pods")).split("\n");
