@@ -17,6 +17,6 @@ export function addImageLoadCommand(program: Command): void {
       withClient(command, async ({ client, output }) => {
         const { images } = await client.call<{ images: ImageView[] }>("LoadImage", { path: resolve(file), ...(flags.name === undefined ? {} : { name: flags.name }) });
         if (isStructured(output)) return printData(images, output);
-        for (const one of images) console.log(`Loaded image ${one.repoTags[0] ?? "<none>"} ${one.id}`);
+        for (const one of images) console.log(`Loaded image ${one.repoTags.at(-1) ?? "<none>"} ${one.id}`);
       }));
 }

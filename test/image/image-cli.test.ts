@@ -1,0 +1,63 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { call, failureLine, output, startCliFixture } from "../cli/cli-harness.ts";
+import type { CliFixture } from "../cli/cli-harness.ts";
+import { buildTestImage, pushImage, startRegistry } from "../support/registry.ts";
+import type { TestRegistry } from "../support/registry.ts";
+
+const runtime = "Deno" in globalThis ? "deno" : "node";
+let dir: string;
+let layout: string;
+let registry: TestRegistry;
+let fixture: CliFixture;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "pvtest-image-cli-"));
+  layout = await buildTestImage(dir);
+  registry = await startRegistry();
+  await pushImage(layout, registry, "test/busybox:latest");
+  fixture = await startCliFixture(runtime);
+}, 120_000);
+
+afterAll(async () => {
+  const leftovers = await fixture?.close();
+  await registry?.stop();
+  await rm(dir, { recursive: true, force: true });
+  expect(leftovers?.mounts ?? []).toEqual([]);
+});
+
+describe("the image commands and methods, against a daemon", () => {
+  test("pull, images, inspecti, rmi", async () => {
+    const reference = `${registry.address}/test/busybox:latest`;
+    const pulled = output(await fixture.podvisor("pull", reference));
+    expect(pulled).toMatch(/^Image is up to date for sha256:[0-9a-f]{64}$/);
+    const id = pulled.trim().split(" ").at(-1) as string;
+    const images = JSON.parse(output(await fixture.podvisor("images", "-o", "json"))) as { id: string; repoTags: string[] }[];
+    expect(images).toEqual([expect.objectContaining({ id, repoTags: [reference] })]);
+    expect(output(await fixture.podvisor("images"))).toContain(`${registry.address}/test/busybox   latest`);
+    expect(JSON.parse(output(await fixture.podvisor("inspecti", reference)))).toEqual({ status: expect.objectContaining({ id, repoDigests: [expect.stringMatching(/@sha256:/)] }) });
+    const fs = await call<{ imageFilesystems: { fsId: { mountpoint: string }; usedBytes: number; inodesUsed: number; timestamp: number }[] }>(fixture.api, "ImageFsInfo");
+    expect(fs.imageFilesystems).toEqual([{ fsId: { mountpoint: join(fixture.daemon.root, "images") }, usedBytes: expect.any(Number), inodesUsed: expect.any(Number), timestamp: expect.any(Number) }]);
+    expect(fs.imageFilesystems[0]?.usedBytes).toBeGreaterThan(1_000_000);
+    expect(output(await fixture.podvisor("rmi", reference))).toBe(reference);
+    expect(await call(fixture.api, "ImageStatus", { image: { image: reference } })).toEqual({ image: null });
+    expect(failureLine(await fixture.podvisor("inspecti", reference))).toContain("no such image");
+  });
+
+  test("image load of an OCI layout", async () => {
+    const loaded = output(await fixture.podvisor("image", "load", "--name", "localhost/loaded", layout));
+    expect(loaded).toMatch(/^Loaded image localhost\/loaded:latest sha256:[0-9a-f]{64}$/);
+    output(await fixture.podvisor("rmi", "localhost/loaded"));
+  });
+
+  test("bad input is refused with INVALID_ARGUMENT, and a failed pull is one line", async () => {
+    for (const params of [{}, { image: {} }, { image: { image: "" } }, { image: { image: "x" }, extra: 1 }, { image: { image: "Bad/Name" } }, { image: { image: "x" }, auth: { user: "u" } }]) {
+      const answer = await fixture.api.call("PullImage", params);
+      expect(answer.error?.data?.code, JSON.stringify(params)).toBe("INVALID_ARGUMENT");
+    }
+    expect(failureLine(await fixture.podvisor("pull", `${registry.address}/test/missing:latest`))).toMatch(/NOT_FOUND|not found|has no/i);
+    expect(await call(fixture.api, "ListImages")).toEqual({ images: [] });
+  });
+});
