@@ -18,5 +18,7 @@ export function containerSpec(record: ContainerRecord, sandbox: SandboxRecord): 
     netnsPath: sandbox.netnsPath,
     rootfsDir: record.rootfs === undefined ? undefined : join(record.dir, "merged"),
     stopSignal: record.stopSignal as NodeJS.Signals,
+    hostname: sandbox.hostname,
+    shmPath: sandbox.shmPath,
   };
 }

@@ -32,6 +32,12 @@ export interface ContainerSpec {
   rootfsDir?: string;
   /** The signal {@link RuntimeBackend.signal} sends when none is named; default SIGTERM. */
   stopSignal?: NodeJS.Signals;
+  /** The container's hostname (the sandbox's); used by backends with a uts namespace. */
+  hostname?: string;
+  /** The sandbox's shm (a tmpfs mounted by podvisor), bound on `/dev/shm` by backends with a mount namespace. */
+  shmPath?: string;
+  /** Run the command under a small init (catatonit) as PID 1, as `podman --init` does (OCI backends). */
+  init?: boolean;
 }
 
 export type RuntimeStatus = "created" | "running" | "stopped";

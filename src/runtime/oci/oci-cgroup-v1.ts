@@ -1,0 +1,34 @@
+/**
+ * On a hybrid host runc places a container in every v1 hierarchy too (`/sys/fs/cgroup/cpu/<path>` …)
+ * and `delete` removes only the container's own folder there, leaving the parents it made (the
+ * sandbox's, the daemon's). They are removed here once empty — never the top one, which every
+ * container creation shares and might be racing to fill (an rmdir refuses a non-empty cgroup anyway).
+ */
+import { readdir, rmdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { findCgroup2Mount } from "../../host/cgroup-path.ts";
+
+const cgroupRoot = "/sys/fs/cgroup";
+
+/** The v1 hierarchies mounted at `/sys/fs/cgroup/<name>` (none on a unified host). */
+export async function v1Hierarchies(): Promise<string[]> {
+  const mount = await findCgroup2Mount();
+  if (mount === cgroupRoot) return [];
+  const entries = await readdir(cgroupRoot, { withFileTypes: true }).catch(() => []);
+  return entries.filter((entry) => entry.isDirectory() && join(cgroupRoot, entry.name) !== mount).map((entry) => join(cgroupRoot, entry.name));
+}
+
+/**
+ * Removes `path` (relative, cgroupfs form) and its empty parents below the top segment from every v1
+ * hierarchy; with `includeTop`, the top one too (a test removing its own prefix). Busy or missing
+ * folders are left as they are.
+ */
+export async function removeEmptyV1Cgroups(path: string, options: { includeTop?: boolean } = {}): Promise<void> {
+  const stop = options.includeTop === true ? "." : path.split("/")[0];
+  for (const hierarchy of await v1Hierarchies()) {
+    for (let dir = path; dir !== "." && dir !== stop; dir = dirname(dir)) {
+      if (!(await rmdir(join(hierarchy, dir)).then(() => true, (error: NodeJS.ErrnoException) => error.code === "ENOENT"))) break;
+    }
+    if (options.includeTop === true) await rmdir(join(hierarchy, path.split("/")[0])).catch(() => {});
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The OCI runtime's command line (runc, crun, or anything that speaks it): `start`, `kill`, `delete`,
+ * `list`, `exec`, each forked through execa with the runtime's `--root`. "Not found" answers
+ * (`container does not exist`, `no such process` …) are recognised, so callers can treat gone as done.
+ */
+import { execa } from "execa";
+import { CodedError } from "../../errors/coded-error.ts";
+
+export interface OciRuntimeOptions {
+  /** The runtime's binary. */
+  path: string;
+  /** Its state folder (`--root`): only podvisor's containers live there. */
+  root: string;
+}
+
+/** One container as `list --format json` reports it. */
+export interface OciListEntry {
+  id: string;
+  pid: number;
+  status: "creating" | "created" | "running" | "paused" | "stopped" | string;
+}
+
+/** An answer of the runtime that says the container, or its process, is gone already. */
+const notFoundPattern = /does not exist|not found|no such (process|file|container)|not exist|container not running|process already finished/i;
+
+/** A runtime command failed; `notFound` says it failed because the container or its process is gone. */
+export class OciRuntimeError extends CodedError {
+  readonly notFound: boolean;
+  readonly stderr: string;
+
+  constructor(action: string, stderr: string, exitCode: number | undefined) {
+    const why = stderr.trim().split("\n").filter((line) => line !== "").at(-1) ?? `exit code ${exitCode}`;
+    const notFound = notFoundPattern.test(stderr);
+    super(notFound ? "NOT_FOUND" : "RUNTIME_COMMAND_FAILED", `Cannot ${action}: ${why}`, { details: { stderr, exitCode } });
+    this.name = "OciRuntimeError";
+    this.notFound = notFound;
+    this.stderr = stderr;
+  }
+}
+
+export function isRuntimeNotFound(error: unknown): boolean {
+  return error instanceof OciRuntimeError && error.notFound;
+}
+
+/**
+ * @example
+ * const runc = new OciRuntime({ path: "/usr/sbin/runc", root: "/var/lib/podvisor/oci/runtime" });
+ * await runc.start("c1");
+ */
+export class OciRuntime {
+  readonly path: string;
+  readonly root: string;
+
+  constructor(options: OciRuntimeOptions) {
+    this.path = options.path;
+    this.root = options.root;
+  }
+
+  /** What conmon passes to the runtime before each of its verbs. */
+  get globalArgs(): string[] {
+    return [`--root=${this.root}`];
+  }
+
+  start(id: string, options: { signal?: AbortSignal } = {}): Promise<string> {
+    return this.#run(["start", id], `start container "${id}"`, options.signal);
+  }
+
+  kill(id: string, signal: NodeJS.Signals, options: { all?: boolean; signal?: AbortSignal } = {}): Promise<string> {
+    const args = options.all === true ? ["kill", "--all", id, signal] : ["kill", id, signal];
+    return this.#run(args, `send ${signal} to container "${id}"`, options.signal);
+  }
+
+  delete(id: string, options: { signal?: AbortSignal } = {}): Promise<string> {
+    return this.#run(["delete", "--force", id], `delete container "${id}"`, options.signal);
+  }
+
+  /** Every container of this runtime root, in one fork. */
+  async list(options: { signal?: AbortSignal } = {}): Promise<OciListEntry[]> {
+    const stdout = await this.#run(["list", "--format", "json"], "list containers", options.signal);
+    const parsed = JSON.parse(stdout === "" ? "[]" : stdout) as OciListEntry[] | null;
+    return parsed ?? [];
+  }
+
+  /** `exec` of a process spec file (`exec --process <file>`), its output and exit code as they come. */
+  async exec(id: string, processFile: string, options: { timeoutMs?: number; signal?: AbortSignal; pidFile?: string } = {}) {
+    const pidFile = options.pidFile === undefined ? [] : ["--pid-file", options.pidFile];
+    return execa(this.path, [...this.globalArgs, "exec", "--process", processFile, ...pidFile, id], {
+      reject: false,
+      stdin: "ignore",
+      timeout: options.timeoutMs === undefined || options.timeoutMs === 0 ? undefined : options.timeoutMs,
+      killSignal: "SIGKILL",
+      cancelSignal: options.signal,
+    });
+  }
+
+  async #run(args: string[], action: string, signal: AbortSignal | undefined): Promise<string> {
+    const result = await execa(this.path, [...this.globalArgs, ...args], { reject: false, stdin: "ignore", cancelSignal: signal });
+    if (result.isCanceled) throw signal?.reason ?? new CodedError("CANCELLED", `Cannot ${action}: cancelled`);
+    if (result.failed) throw new OciRuntimeError(action, String(result.stderr || result.message), result.exitCode);
+    return String(result.stdout);
+  }
+}

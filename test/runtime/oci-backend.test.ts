@@ -1,0 +1,129 @@
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { findCgroup2Mount } from "../../src/host/cgroup-path.ts";
+import { conmonCgroupPath } from "../../src/runtime/oci/oci-layout.ts";
+import { isLive, waitForFileText } from "./runtime-fixtures.ts";
+import { listDir, ociSpec, useOciHarness } from "./oci-fixtures.ts";
+
+const deadline = () => AbortSignal.timeout(10_000);
+/** How long a test lets a wait run to show that something does NOT happen. */
+const notHappeningMs = 500;
+
+describe("OciBackend (runc + conmon)", () => {
+  const h = useOciHarness();
+
+  test("a command that exits by itself: its exit code comes from conmon, its output is in the CRI log", async () => {
+    const { id, pid, logPath } = await h.run(["sh", "-c", "echo hello; exit 7"], await ociSpec(h, "exit7"));
+    const stopped = await h.backend.waitForStopped(id, { signal: deadline() });
+    expect(stopped).toMatchObject({ status: "stopped", pid, exitCode: 7 });
+    expect(stopped.signal).toBeUndefined();
+    expect(await readFile(join(h.root, "containers", id, "persist", "exit"), "utf8")).toBe("7");
+    expect(await readFile(logPath, "utf8")).toMatch(/^\S+ stdout F hello$/m);
+    expect(await h.backend.state(id)).toMatchObject({ status: "stopped", exitCode: 7 });
+  });
+
+  test("namespaces: PID 1 inside, the sandbox's hostname, the sandbox's netns joined", async () => {
+    const script = "echo pid=$$; echo host=$(hostname); echo net=$(readlink /proc/self/ns/net); echo ready; exec sleep 1000";
+    const { id, logPath } = await h.run(["sh", "-c", script], await ociSpec(h, "ns", { hostname: "pv-host-1" }));
+    await waitForFileText(logPath, "ready");
+    const log = await readFile(logPath, "utf8");
+    expect(log).toContain("pid=1\n");
+    expect(log).toContain("host=pv-host-1\n");
+    const inode = (await stat(h.netnsPath)).ino;
+    expect(log).toContain(`net=net:[${inode}]\n`);
+    await h.backend.killAll(id);
+    await h.backend.waitForStopped(id, { signal: deadline() });
+  });
+
+  test("cgroups: the init in the container's cgroup (v2 and v1), conmon in its own beside it", async () => {
+    const { id, pid } = await h.run(["sleep", "1000"], await ociSpec(h, "cg"));
+    const cgroupPath = `${h.prefix}/pod/ctr-${id}`;
+    const membership = await readFile(`/proc/${pid}/cgroup`, "utf8");
+    expect(membership).toContain(`0::/${cgroupPath}\n`);
+    expect(membership).toMatch(new RegExp(`^\\d+:cpu:/${cgroupPath}$`, "m"));
+    expect(await h.backend.pids(id)).toEqual([pid]);
+    const mount = await findCgroup2Mount();
+    const conmonPids = (await readFile(join(mount, conmonCgroupPath(cgroupPath), "cgroup.procs"), "utf8")).trim().split("\n").map(Number);
+    expect(conmonPids).toHaveLength(1);
+    expect(await readFile(`/proc/${conmonPids[0]}/comm`, "utf8")).toBe("conmon\n");
+    // killAll reaches the container's cgroup only: conmon lives on to write the status.
+    await h.backend.killAll(id);
+    expect(await h.backend.waitForStopped(id, { signal: deadline() })).toMatchObject({ exitCode: 137, signal: "SIGKILL" });
+  });
+
+  test("signal: a shell with a TERM handler as PID 1 exits with its own code", async () => {
+    const { id, logPath } = await h.run(["sh", "-c", "trap 'exit 3' TERM; echo ready; while :; do sleep 0.05; done"], await ociSpec(h, "term"));
+    await waitForFileText(logPath, "ready");
+    await h.backend.signal(id, "SIGTERM");
+    expect(await h.backend.waitForStopped(id, { signal: deadline() })).toMatchObject({ status: "stopped", exitCode: 3 });
+  });
+
+  test("a bare sleep as PID 1 survives SIGTERM and ends only by killAll (137)", async () => {
+    const { id } = await h.run(["sleep", "1000"], await ociSpec(h, "bare"));
+    await h.backend.signal(id, "SIGTERM");
+    await expect(h.backend.waitForStopped(id, { signal: AbortSignal.timeout(notHappeningMs) })).rejects.toMatchObject({ code: "DEADLINE_EXCEEDED" });
+    expect((await h.backend.state(id)).status).toBe("running");
+    await h.backend.killAll(id);
+    expect(await h.backend.waitForStopped(id, { signal: deadline() })).toMatchObject({ exitCode: 137, signal: "SIGKILL" });
+  });
+
+  test("init: true runs it under catatonit, and a bare sleep then stops on SIGTERM", async () => {
+    const { id, pid } = await h.run(["sleep", "1000"], await ociSpec(h, "init", { init: true }));
+    expect(await readFile(`/proc/${pid}/comm`, "utf8")).toBe("catatonit\n");
+    await expect.poll(async () => (await h.backend.pids(id)).length).toBe(2);
+    await h.backend.signal(id, "SIGTERM");
+    expect(await h.backend.waitForStopped(id, { signal: deadline() })).toMatchObject({ exitCode: 143, signal: "SIGTERM" });
+  });
+
+  test("killAll leaves no process of a shell that forked background children", async () => {
+    const { id } = await h.run(["sh", "-c", "sleep 1000 & sleep 1000 & wait"], await ociSpec(h, "kids"));
+    await expect.poll(async () => (await h.backend.pids(id)).length).toBe(3);
+    await h.backend.killAll(id);
+    await h.backend.waitForStopped(id, { signal: deadline() });
+    expect(await h.backend.pids(id)).toEqual([]);
+  });
+
+  test("delete removes the runtime's container, its bundle and its exit file; then it is unknown, and gone is success", async () => {
+    const { id, pid } = await h.run(["sh", "-c", "exit 0"], await ociSpec(h, "del"));
+    await h.backend.waitForStopped(id, { signal: deadline() });
+    await h.backend.signal(id, "SIGTERM"); // its init is gone: success
+    await h.backend.killAll(id);
+    await h.backend.delete(id);
+    expect(await h.backend.runtime.list()).toEqual([]);
+    expect(await listDir(join(h.root, "containers"))).toEqual([]);
+    expect(await listDir(join(h.root, "exits"))).toEqual([]);
+    await expect(h.backend.state(id)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await h.backend.delete(id);
+    expect(await isLive(pid)).toBe(false);
+  });
+
+  test("delete refuses a running container", async () => {
+    const { id } = await h.run(["sleep", "1000"], await ociSpec(h, "busy"));
+    await expect(h.backend.delete(id)).rejects.toMatchObject({ code: "FAILED_PRECONDITION" });
+  });
+
+  test("a created container that is never started is deleted cleanly (its init and conmon end)", async () => {
+    const spec = await h.create(["sleep", "1000"], await ociSpec(h, "never"));
+    expect(await h.backend.state(spec.id)).toEqual({ status: "created" });
+    expect((await h.backend.runtime.list()).map((entry) => entry.status)).toEqual(["created"]);
+    await h.backend.delete(spec.id);
+    expect(await h.backend.runtime.list()).toEqual([]);
+  });
+
+  test("without a rootfs: INVALID_ARGUMENT, and nothing is made", async () => {
+    await expect(h.backend.create({ id: "norootfs", command: ["true"], logPath: join(h.dir, "x.log"), cgroupPath: `${h.prefix}/pod/ctr-x` }))
+      .rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringContaining("need a rootfs") });
+    expect(await listDir(join(h.root, "containers"))).toEqual([]);
+    await expect(h.backend.state("norootfs")).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  test("one list call per round serves every waiter", async () => {
+    const ids: string[] = [];
+    for (const name of ["w1", "w2", "w3"]) ids.push((await h.run(["sh", "-c", "exit 0"], await ociSpec(h, name))).id);
+    for (const id of ids) await h.backend.waitForStopped(id, { signal: deadline() });
+    const before = h.backend.poller.rounds;
+    await Promise.all(ids.map((id) => h.backend.poller.waitForStopped(id, { signal: deadline() })));
+    expect(h.backend.poller.rounds - before).toBe(1);
+  });
+});
