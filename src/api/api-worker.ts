@@ -7,25 +7,31 @@ import { Comlink, nodeEndpoint } from "../actor-system/comlink-errors.ts";
 import { getLogger } from "../log/logger.ts";
 import type { ApiWorkerInit, FeedMessage, ServiceBridge, WorkerReport } from "./api-thread.ts";
 import { ApiThreadMetrics } from "../metrics/api-thread-metrics.ts";
+import { AnswersInFlight } from "./answers-in-flight.ts";
 import { RemotePodService } from "./remote-pod-service.ts";
 import { startSocketServer } from "./socket-server.ts";
 import type { SocketServer } from "./socket-server.ts";
 import { StatusReplica } from "./status-replica.ts";
 
 const log = getLogger("api:thread");
+/** How long the close waits for the answers of creations the main thread has finished (a round trip, normally). */
+const answersAtCloseMs = 1_000;
 const init = workerData as ApiWorkerInit;
 const report = (message: WorkerReport) => init.feed.postMessage(message);
 const replica = new StatusReplica();
 // Status and list are timed here, where they are served; the main thread asks for the numbers at each scrape ("metrics").
 const metrics = new ApiThreadMetrics();
-const service = metrics.timeReads(new RemotePodService(replica, Comlink.wrap<ServiceBridge>(nodeEndpoint(parentPort as NonNullable<typeof parentPort>))));
+// The answers of creations are let out before the socket closes at shutdown (see answers-in-flight.ts).
+const answers = new AnswersInFlight();
+const remote = new RemotePodService(replica, Comlink.wrap<ServiceBridge>(nodeEndpoint(parentPort as NonNullable<typeof parentPort>)));
+const service = metrics.timeReads(answers.track(remote, ["runPodSandbox", "createContainer", "startContainer"]));
 let server: SocketServer | undefined;
 let resolveSnapshot: () => void = () => {};
 const snapshot = new Promise<void>((resolve) => (resolveSnapshot = resolve));
 
 init.feed.on("message", (message: FeedMessage) => {
   if (message.type === "close") {
-    void (server?.close() ?? Promise.resolve()).then(() => report({ type: "closed" }), (error: unknown) => {
+    void answers.settled({ timeoutMs: answersAtCloseMs }).then(() => server?.close()).then(() => report({ type: "closed" }), (error: unknown) => {
       log.error("Cannot close the socket server", { error });
       report({ type: "closed" });
     });

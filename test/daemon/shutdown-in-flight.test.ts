@@ -72,6 +72,9 @@ describe.each(runtimes)("a daemon on %s receiving SIGTERM while RunPodSandbox re
     // after was refused, or found the socket closed (the refusal itself: test/supervisor/shutdown-gate.test.ts).
     expect(stderr).toContain("Creations in flight settled before the shutdown");
     for (const { end } of sent) if (end !== "closed") expect(end).toEqual({ code: "UNAVAILABLE", message: "Cannot run pod sandbox: the daemon is shutting down" });
+    // Every request the daemon took was answered: a sender's first one either made a sandbox or was
+    // refused; only a request sent after its answer may find the socket closed.
+    for (const { ids, end } of sent) expect(ids.length > 0 || end !== "closed").toBe(true);
     expect(leftovers).toEqual(noLeftovers);
     // Every sandbox a client was given is in the records, stopped, as is every other one made.
     const supervisor = await Supervisor.start({ root: daemon.root, workers: 1 });
@@ -93,6 +96,7 @@ describe.each(runtimes)("a daemon on %s receiving SIGTERM while RunPodSandbox re
       const result = await daemon.child;
       expect(result.exitCode).toBe(0);
       expect(String(result.stderr)).toContain("Creations in flight settled before the shutdown");
+      for (const { ids, end } of sent) expect(ids.length > 0 || end !== "closed").toBe(true);
       // A next daemon on the root finds a record for every netns, mount and cgroup on the host,
       // and every sandbox a client was given still ready.
       const supervisor = await Supervisor.start({ root: daemon.root, workers: 1 });
