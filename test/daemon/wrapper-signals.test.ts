@@ -21,6 +21,7 @@ import { isAlive, noLeftovers } from "../support/supervisor.ts";
 const projectDir = new URL("../../", import.meta.url).pathname;
 const nodeWrapper = join(projectDir, "bin/podvisor.js");
 const denoWrapper = join(projectDir, "bin/podvisor-deno");
+const readyCheck = join(projectDir, "bin/podvisor-ready.js");
 
 /** A Node older than 22.18 on this machine, which makes bin/podvisor.js re-run itself; undefined if none. */
 function oldNode(): string | undefined {
@@ -99,6 +100,8 @@ describe.each(commands)("the daemon started through $name", ({ file, args, avail
     const started = await startThrough(file, args, forwards);
     // Through the Deno script the daemon is the pid itself (exec): no shell is left in between.
     if (!forwards) expect(readFileSync(`/proc/${started.daemonPid}/cmdline`, "utf8").split("\0")).toContain("run");
+    // The readiness check of contrib/podvisor.service (ExecStartPost) passes once the socket serves.
+    expect((await execa(file === denoWrapper ? "node" : file, [readyCheck, started.socket, "10"], { preferLocal: true, reject: false })).exitCode).toBe(0);
     const containerPid = await sandboxWithContainer(started.socket);
     expect(isAlive(containerPid)).toBe(true);
     started.wrapper.kill("SIGTERM");
@@ -119,4 +122,12 @@ describe.each(commands)("the daemon started through $name", ({ file, args, avail
     const next = await startDaemonProcess("node", [], { root: started.root });
     expect(await next.stop()).toEqual(noLeftovers);
   });
+});
+
+test("the readiness check fails, after its timeout, on a socket nothing serves", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "pvtest-ready-"));
+  const result = await execa("node", [readyCheck, join(dir, "none.sock"), "0.3"], { preferLocal: true, reject: false });
+  expect(result.exitCode).toBe(1);
+  expect(String(result.stderr)).toMatch(/^podvisor-ready: nothing served .*none\.sock within 0\.3 s$/);
+  await rm(dir, { recursive: true, force: true });
 });
