@@ -122,7 +122,10 @@ export interface RuntimeBackend {
   /**
    * Resolves with the stopped state once the backend reports the container stopped: every process
    * gone AND the main process's exit status collected. The exit of the main process alone is not
-   * enough. Rejects for a container that was never started.
+   * enough — but a backend kills what the main process leaves behind as soon as it exits (the
+   * main-exit rule: a pid namespace does it for OCI containers, the process holder for the process
+   * backend), so "stopped" follows the main process's exit within moments. Rejects for a container
+   * that was never started.
    */
   waitForStopped(id: string, options?: WaitForStoppedOptions): Promise<RuntimeState>;
   /** The pids of every process of the container (for the leak check and the pid inventory). */
