@@ -1,6 +1,6 @@
 /**
  * The daemon's log lines, read from a real daemon process: one format across every thread (the main
- * thread's `[daemon]`/`[supervisor…]` lines and the API thread's `[api:socket]`), whichever way
+ * thread's `[supervisor…]` lines and the API thread's `[api:socket]`), whichever way
  * the format was chosen — a terminal (pretty), the journal (`<N>` syslog level prefixes), or
  * neither (JSON).
  */
@@ -77,7 +77,7 @@ describe.each(runtimes)("the log lines of a daemon on %s", (runtime) => {
     const lines = await runDaemon(runtime, "terminal");
     for (const line of lines) expect(line).toMatch(pretty);
     expect(lines.some((line) => line.includes(" [api:socket] Serving the API"))).toBe(true);
-    expect(lines.some((line) => line.includes(" [daemon] Daemon ready"))).toBe(true);
+    expect(lines.some((line) => line.includes(" [supervisor] Supervisor ready"))).toBe(true);
     expect(lines.some((line) => line.includes("WARN [supervisor:stop] Pod sandbox not found"))).toBe(true);
   });
 
@@ -85,7 +85,7 @@ describe.each(runtimes)("the log lines of a daemon on %s", (runtime) => {
     const lines = await runDaemon(runtime, "journal");
     for (const line of lines) expect(line).toMatch(journal);
     expect(lines.some((line) => line.startsWith("<6>INFO [api:socket] Serving the API"))).toBe(true);
-    expect(lines.some((line) => line.startsWith("<6>INFO [daemon] Daemon ready"))).toBe(true);
+    expect(lines.some((line) => line.startsWith("<6>INFO [supervisor] Supervisor ready"))).toBe(true);
     expect(lines.some((line) => line.startsWith("<4>WARN [supervisor:stop] Pod sandbox not found"))).toBe(true);
   });
 
@@ -94,7 +94,7 @@ describe.each(runtimes)("the log lines of a daemon on %s", (runtime) => {
     const records = lines.map((line) => JSON.parse(line) as { _logMeta: { name: string; logLevelName: string } });
     const names = new Set(records.map((record) => record._logMeta.name));
     expect(names).toContain("api:socket");
-    expect(names).toContain("daemon");
+    expect(names).toContain("supervisor");
     expect(records.some((record) => record._logMeta.logLevelName === "WARN")).toBe(true);
   });
 });
