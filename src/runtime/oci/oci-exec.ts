@@ -31,16 +31,26 @@ export async function runOciExec(runtime: OciRuntime, spec: ContainerSpec, execD
     capabilities: Object.fromEntries(["bounding", "effective", "permitted", "ambient"].map((set) => [set, capabilities])),
     noNewPrivileges: true,
   }));
+  const subprocess = runtime.exec(spec.id, processFile, { pidFile, signal: options.signal });
+  let timedOut = false;
+  // The command inside first (found through the pid file), then the runtime's exec that waits for it.
+  const kill = (): void => void killExecProcess(pidFile).finally(() => subprocess.kill("SIGKILL"));
+  const timer = options.timeoutMs === undefined || options.timeoutMs <= 0 ? undefined : setTimeout(() => {
+    timedOut = true;
+    kill();
+  }, options.timeoutMs);
+  options.signal?.addEventListener("abort", kill, { once: true });
   try {
-    const result = await runtime.exec(spec.id, processFile, { ...options, pidFile });
-    if (result.timedOut || result.isCanceled) await killExecProcess(pidFile);
+    const result = await subprocess;
     return {
       stdout: String(result.stdout ?? ""),
       stderr: String(result.stderr ?? ""),
-      exitCode: result.exitCode ?? (result.timedOut ? 137 : 1),
-      timedOut: result.timedOut,
+      exitCode: result.exitCode ?? 137,
+      timedOut,
     };
   } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", kill);
     await rm(processFile, { force: true });
     await rm(pidFile, { force: true });
   }

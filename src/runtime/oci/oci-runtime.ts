@@ -81,14 +81,12 @@ export class OciRuntime {
     return parsed ?? [];
   }
 
-  /** `exec` of a process spec file (`exec --process <file>`), its output and exit code as they come. */
-  async exec(id: string, processFile: string, options: { timeoutMs?: number; signal?: AbortSignal; pidFile?: string } = {}) {
+  /** `exec` of a process spec file (`exec --process <file>`): the subprocess, its output buffered. */
+  exec(id: string, processFile: string, options: { signal?: AbortSignal; pidFile?: string } = {}) {
     const pidFile = options.pidFile === undefined ? [] : ["--pid-file", options.pidFile];
     return execa(this.path, [...this.globalArgs, "exec", "--process", processFile, ...pidFile, id], {
       reject: false,
       stdin: "ignore",
-      timeout: options.timeoutMs === undefined || options.timeoutMs === 0 ? undefined : options.timeoutMs,
-      killSignal: "SIGKILL",
       cancelSignal: options.signal,
     });
   }
