@@ -11,7 +11,7 @@
 import { Command } from "commander";
 import { runActorRuntimeBench } from "./actor-runtime/run.ts";
 import { runCrashBench } from "./crash/run.ts";
-import { runTeardownBench } from "./teardown/run.ts";
+import { defaultCFloorSource, runTeardownBench } from "./teardown/run.ts";
 
 const program = new Command("bench").description("podvisor benchmarks").showHelpAfterError();
 program
@@ -22,14 +22,19 @@ program
   .action(runActorRuntimeBench);
 program
   .command("teardown")
-  .description("stop-all latency: podvisor (parallel / sequential) against the raw floor, in one run")
+  .description("stop-all latency: podvisor (parallel / sequential, per backend) against its own floor and the C floor, in one run")
   .option("--sandboxes <n>", "sandboxes", "100")
   .option("--containers <m>", "containers per sandbox (plus its infra)", "3")
   .option("--workload <w>", "graceful, ignore-term, slow-exit, forking or lagging", "graceful")
   .option("--timeout <seconds>", "stop timeout", "10")
   .option("--runtime <runtime>", "the daemon's runtime: node or deno", "node")
   .option("--strategy <strategy>", "parallel, sequential or both", "parallel")
-  .option("--no-floor", "skip the raw floor")
+  .option("--backend <names>", "the daemon's --backend: process, runc or crun; several comma-separated (process,runc) are measured one after the other", "process")
+  .option("--rootfs", "give every container a busybox rootfs (implied by runc and crun, which need one)", false)
+  .option("--no-floor", "skip the own (stock tools) floor")
+  .option("--c-floor <file>", "the C floor's source, built with gcc and run beside the own floor", defaultCFloorSource)
+  .option("--no-c-floor", "skip the C floor")
+  .option("--c-floor-fallback <n>", "when the C floor cannot run N (open-file limit): the N to run it at and extrapolate from (default: the largest that fits, less 3%)")
   .option("--out <dir>", "where the JSON and SVG go", "bench/results")
   .action(runTeardownBench);
 program

@@ -1,15 +1,19 @@
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Table from "cli-table3";
+import { fileURLToPath } from "node:url";
 import { nanoid } from "nanoid";
-import { percentile } from "../stats.ts";
+import { makeBusyboxRootfs } from "./busybox-rootfs.ts";
+import { measureCFloor } from "./c-floor-plan.ts";
+import type { CFloorResult } from "./c-floor-plan.ts";
 import { measureFloor } from "./floor.ts";
 import type { FloorResult } from "./floor.ts";
 import { measurePodvisor } from "./measure-podvisor.ts";
 import type { PodvisorResult } from "./measure-podvisor.ts";
+import { printReport, runName } from "./report.ts";
 import { latencyChart } from "./svg-chart.ts";
-import { isWorkload } from "./workloads.ts";
+import { isBackend, isOciBackend, isWorkload } from "./workloads.ts";
+import type { Backend } from "./workloads.ts";
 
 export interface TeardownFlags {
   sandboxes: string;
@@ -18,63 +22,102 @@ export interface TeardownFlags {
   timeout: string;
   runtime: string;
   strategy: string;
+  backend: string;
+  rootfs: boolean;
   floor: boolean;
+  cFloor: string | false;
+  cFloorFallback?: string;
   out: string;
 }
 
+/** The C floor's source, `../shared/bench/rawfloor.c` from the project root. */
+export const defaultCFloorSource = fileURLToPath(new URL("../../../shared/bench/rawfloor.c", import.meta.url));
+
 /**
  * `npm run bench -- teardown`: podvisor's stop-all (parallel, and/or the reference's sequential
- * way) against the raw floor of the same host work, all measured in the same run.
+ * way; on one backend or several) against its own floor of the same host work and the C floor
+ * (`rawfloor.c`), all measured in the same run.
  */
 export async function runTeardownBench(flags: TeardownFlags): Promise<void> {
-  const sandboxes = Number(flags.sandboxes);
-  const containers = Number(flags.containers);
-  const timeoutMs = Number(flags.timeout) * 1_000;
-  if (!isWorkload(flags.workload)) throw new RangeError(`Cannot benchmark: unknown workload "${flags.workload}"`);
-  if (flags.runtime !== "node" && flags.runtime !== "deno") throw new RangeError(`Cannot benchmark: unknown runtime "${flags.runtime}"`);
+  const sandboxes = wholeNumber(flags.sandboxes, "--sandboxes", 1);
+  const containers = wholeNumber(flags.containers, "--containers", 0);
+  const timeoutMs = Math.round(Number(flags.timeout) * 1_000);
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0) throw new RangeError(`Cannot benchmark: --timeout must be seconds ≥ 0, got "${flags.timeout}"`);
+  const workload = flags.workload;
+  if (!isWorkload(workload)) throw new RangeError(`Cannot benchmark: unknown workload "${workload}"`);
+  const runtime = flags.runtime;
+  if (runtime !== "node" && runtime !== "deno") throw new RangeError(`Cannot benchmark: unknown runtime "${runtime}"`);
+  const backends = flags.backend.split(",").map((name) => name.trim());
+  for (const name of backends) if (!isBackend(name)) throw new RangeError(`Cannot benchmark: unknown backend "${name}" (process, runc or crun)`);
+  if (workload === "lagging" && backends.some((name) => name !== "process")) throw new RangeError("Cannot benchmark: the lagging workload is a backend of its own (--backend lagging); give no --backend");
+  if (!["parallel", "sequential", "both"].includes(flags.strategy)) throw new RangeError(`Cannot benchmark: unknown strategy "${flags.strategy}"`);
   const strategies = flags.strategy === "both" ? (["parallel", "sequential"] as const) : [flags.strategy as "parallel" | "sequential"];
-  const results: PodvisorResult[] = [];
-  for (const strategy of strategies) {
-    console.error(`Measuring podvisor (${strategy}, ${flags.runtime}): ${sandboxes} × ${containers} ${flags.workload}…`);
-    results.push(await measurePodvisor({ sandboxes, containers, workload: flags.workload, timeoutMs, runtime: flags.runtime, strategy }));
+  // The OCI backends need a rootfs; then every backend of the run gets it, so all do the same host work.
+  const withRootfs = flags.rootfs || (backends as Backend[]).some(isOciBackend);
+  const rootfsDir = withRootfs ? await mkdtemp(join(tmpdir(), "pvbench-rootfs-")) : undefined;
+  try {
+    if (rootfsDir !== undefined) await makeBusyboxRootfs(rootfsDir);
+    const results: PodvisorResult[] = [];
+    for (const backend of backends as Backend[]) {
+      for (const strategy of strategies) {
+        console.error(`Measuring podvisor (${strategy}, ${backend}, ${runtime}): ${sandboxes} × ${containers} ${workload}${withRootfs ? ", rootfs" : ""}…`);
+        results.push(await measurePodvisor({ sandboxes, containers, workload, timeoutMs, runtime, strategy, backend, rootfs: rootfsDir }));
+      }
+    }
+    let own: FloorResult | undefined;
+    if (flags.floor && workload !== "lagging") {
+      console.error("Measuring the raw floor (own, stock tools)…");
+      const root = await mkdtemp(join(tmpdir(), "pvfloor-"));
+      own = await measureFloor({ sandboxes, containers, workload, timeoutMs, rootfs: withRootfs, root, tag: nanoid(6).toLowerCase().replace(/[^a-z0-9]/g, "x") });
+    }
+    const { c, cSkipped } = await cFloor(flags, { sandboxes, containers, workload, timeoutMs, overlay: withRootfs });
+    printReport({ sandboxes, containers, workload, timeoutMs, rootfs: withRootfs }, results, { own, c, cSkipped });
+    await mkdir(flags.out, { recursive: true });
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    const base = join(flags.out, `teardown-${sandboxes}x${containers}-${workload}-${backends.join("+")}-${stamp}`);
+    await writeFile(`${base}.json`, `${JSON.stringify({ sandboxes, containers, workload, timeoutMs, rootfs: withRootfs, results, floor: own, cFloor: c, cFloorSkipped: cSkipped }, null, 2)}\n`);
+    const markers = [
+      ...(c ? [{ label: c.extrapolatedFrom ? "C floor (extrapolated)" : "C floor", atMs: c.totalMs }] : []),
+      ...(own ? [{ label: "own floor", atMs: own.teardownMs }] : []),
+      { label: "deadline", atMs: timeoutMs },
+    ];
+    await writeFile(`${base}.svg`, latencyChart(results.map((r) => ({ name: runName(r), latenciesMs: r.latencyFromRequestMs })), {
+      title: `Sandboxes stopped, from the stop-all request: ${sandboxes} × ${containers} ${workload}, timeout ${timeoutMs / 1_000} s`,
+      xLabel: "time since the stop-all request",
+      markers,
+    }));
+    console.log(`Wrote ${base}.json and ${base}.svg`);
+  } finally {
+    if (rootfsDir !== undefined) await rm(rootfsDir, { recursive: true, force: true });
   }
-  let floor: FloorResult | undefined;
-  if (flags.floor && flags.workload !== "lagging") {
-    console.error("Measuring the raw floor…");
-    const root = await mkdtemp(join(tmpdir(), "pvfloor-"));
-    floor = await measureFloor({ sandboxes, containers, workload: flags.workload, timeoutMs, root, tag: nanoid(6).toLowerCase().replace(/[^a-z0-9]/g, "x") });
-  }
-  printTable({ sandboxes, containers, workload: flags.workload, timeoutMs }, results, floor);
-  await mkdir(flags.out, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  const base = join(flags.out, `teardown-${sandboxes}x${containers}-${flags.workload}-${stamp}`);
-  await writeFile(`${base}.json`, `${JSON.stringify({ sandboxes, containers, workload: flags.workload, timeoutMs, results, floor }, null, 2)}\n`);
-  await writeFile(`${base}.svg`, latencyChart(results.map((r) => ({ name: `podvisor ${r.strategy} (${r.runtime})`, latenciesMs: r.latencyMs })), {
-    title: `Stop latency per sandbox: ${sandboxes} × ${containers} ${flags.workload}, timeout ${timeoutMs / 1_000} s`,
-  }));
-  console.log(`Wrote ${base}.json and ${base}.svg`);
 }
 
-function printTable(run: { sandboxes: number; containers: number; workload: string; timeoutMs: number }, results: PodvisorResult[], floor: FloorResult | undefined): void {
-  const table = new Table({ head: [`${run.sandboxes} × ${run.containers} ${run.workload}, timeout ${run.timeoutMs / 1_000} s`, ...results.map((r) => `podvisor ${r.strategy}`), ...(floor ? ["raw floor"] : [])] });
-  const ms = (value: number) => `${value.toFixed(0)} ms`;
-  const row = (label: string, pick: (r: PodvisorResult) => string, floorCell = "") => table.push([label, ...results.map(pick), ...(floor ? [floorCell] : [])]);
-  row("stop-all wall time", (r) => ms(r.stopWallMs), floor ? ms(floor.teardownMs) : "");
-  row("per-sandbox latency p50 / p95 / p99 / max", (r) => [50, 95, 99, 100].map((p) => percentile(r.latencyMs, p).toFixed(0)).join(" / ") + " ms");
-  row("failed sandboxes", (r) => String(r.failed));
-  for (const result of results) for (const error of result.errors) console.error(`podvisor ${result.strategy}: ${error}`);
-  const phaseNames = [...new Set(results.flatMap((r) => Object.keys(r.phasesP50Ms)))].filter((name) => name !== "total");
-  for (const phase of phaseNames) row(`  phase ${phase} (p50)`, (r) => (r.phasesP50Ms[phase] === undefined ? "" : ms(r.phasesP50Ms[phase])));
-  if (floor) table.push(["  floor phases", ...results.map(() => ""), Object.entries(floor.phases).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")]);
-  row("status during stop p50 / p99 (samples)", (r) => `${r.statusMs.p50.toFixed(1)} / ${r.statusMs.p99.toFixed(1)} ms (${r.statusMs.samples})`);
-  row("list pods + containers during stop p50 / p99", (r) => `${r.listMs.p50.toFixed(1)} / ${r.listMs.p99.toFixed(1)} ms (${r.listMs.samples})`);
-  row("daemon RSS before stop / peak", (r) => `${(r.daemon.rssBeforeStopBytes / 2 ** 20).toFixed(0)} / ${(r.daemon.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
-  row("daemon CPU time (whole run)", (r) => ms(r.daemon.cpuMs));
-  row("actors per worker", (r) => r.daemon.actorsPerWorker.join(" / "));
-  row("setup (run all sandboxes)", (r) => `${(r.setupMs / 1_000).toFixed(1)} s`, floor ? `${(floor.setupMs / 1_000).toFixed(1)} s` : "");
-  console.log(table.toString());
-  const parallel = results.find((r) => r.strategy === "parallel");
-  const sequential = results.find((r) => r.strategy === "sequential");
-  if (parallel && floor) console.log(`podvisor / floor: ${(parallel.stopWallMs / floor.teardownMs).toFixed(2)}×`);
-  if (parallel && sequential) console.log(`sequential / podvisor: ${(sequential.stopWallMs / parallel.stopWallMs).toFixed(2)}×`);
+/** The C floor for this run, or why it was not run. */
+async function cFloor(
+  flags: TeardownFlags,
+  run: { sandboxes: number; containers: number; workload: string; timeoutMs: number; overlay: boolean },
+): Promise<{ c?: CFloorResult; cSkipped?: string }> {
+  if (flags.cFloor === false) return { cSkipped: "--no-c-floor" };
+  // rawfloor's containers run `sleep infinity`, which exits on SIGTERM or (-i) ignores it: the other workloads have no C twin.
+  if (run.workload !== "graceful" && run.workload !== "ignore-term") return { cSkipped: `rawfloor has no "${run.workload}" workload (only graceful, and ignore-term with -i)` };
+  const source = flags.cFloor;
+  if (!(await access(source).then(() => true, () => false))) return { cSkipped: `${source} is not there` };
+  console.error(`Measuring the C floor (${source})…`);
+  const c = await measureCFloor({
+    source,
+    buildDir: join(flags.out, "rawfloor-build"),
+    sandboxes: run.sandboxes,
+    containers: run.containers,
+    ignoreTerm: run.workload === "ignore-term",
+    graceMs: run.timeoutMs,
+    overlay: run.overlay,
+    fallbackSandboxes: flags.cFloorFallback === undefined ? undefined : wholeNumber(flags.cFloorFallback, "--c-floor-fallback", 1),
+  });
+  return { c };
+}
+
+function wholeNumber(text: string, flag: string, min: number): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < min) throw new RangeError(`Cannot benchmark: ${flag} must be a whole number ≥ ${min}, got "${text}"`);
+  return value;
 }

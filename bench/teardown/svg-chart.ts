@@ -1,6 +1,7 @@
 /**
- * A self-contained SVG chart of stop latencies: one cumulative distribution per strategy, no
- * dependencies, valid XML. Used by the teardown benchmark's report.
+ * A self-contained SVG chart of stop latencies: one cumulative distribution per series, vertical
+ * lines for reference times (the floors, the deadline), no dependencies, valid XML. Used by the
+ * teardown benchmark's report.
  */
 import { percentile } from "../stats.ts";
 
@@ -9,10 +10,22 @@ export interface LatencyChartOptions {
   title?: string;
   width?: number;
   height?: number;
+  /** What x measures, before its unit (default "stop latency"). */
+  xLabel?: string;
+  /** Reference times drawn as labelled vertical lines: a floor's total, the deadline. */
+  markers?: readonly ChartMarker[];
+}
+
+/** A labelled vertical line at a time (ms); one that is not a finite number ≥ 0 is left out. */
+export interface ChartMarker {
+  label: string;
+  atMs: number;
 }
 
 /** A colour-blind-safe palette (Okabe & Ito); series beyond it reuse it. */
 const palette = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#f0e442"];
+/** Markers: dark grey, each with a dash pattern of its own. */
+const markerDashes = ["6 3", "2 3", "10 3 2 3", "1 2"];
 const margin = { top: 40, right: 24, left: 56, axis: 44, legendRow: 18 };
 /** Below this, latencies are drawn at this value on a log axis (which cannot show 0). */
 const logFloorMs = 0.01;
@@ -21,17 +34,22 @@ const logFloorMs = 0.01;
  * Draws the latency distribution of each series as a CDF: x is the latency in ms (a log scale
  * when the values span more than 1.5 decades, linear otherwise), y the fraction of sandboxes
  * stopped by then. One coloured line (`<path>`) per non-empty series, its p50 and p99 marked on
- * the line and written in the legend.
+ * the line and written in the legend; one dashed vertical `<line class="marker">` per marker,
+ * labelled with its name and time at the top of the plot (the x axis stretches to show it).
  *
  * @example
- * const svg = latencyChart([{ name: "podvisor", latenciesMs: [12, 15, 40] }], { title: "stop 1,000 sandboxes" });
+ * const svg = latencyChart([{ name: "podvisor", latenciesMs: [12, 15, 40] }], {
+ *   title: "stop 1,000 sandboxes",
+ *   markers: [{ label: "C floor", atMs: 9 }, { label: "deadline", atMs: 10_000 }],
+ * });
  * await writeFile("teardown.svg", svg);
  */
 export function latencyChart(series: readonly { name: string; latenciesMs: readonly number[] }[], options: LatencyChartOptions = {}): string {
   const width = options.width ?? 720;
   const height = options.height ?? 420;
   const plot = { left: margin.left, top: margin.top, right: width - margin.right, bottom: height - margin.axis - margin.legendRow * series.length - 8 };
-  const all = series.flatMap((entry) => entry.latenciesMs.filter(Number.isFinite));
+  const markers = (options.markers ?? []).filter((marker) => Number.isFinite(marker.atMs) && marker.atMs >= 0);
+  const all = [...series.flatMap((entry) => entry.latenciesMs.filter(Number.isFinite)), ...markers.map((marker) => marker.atMs)];
   const x = xScale(all, plot.left, plot.right);
   const y = (fraction: number) => plot.bottom - fraction * (plot.bottom - plot.top);
   const parts: string[] = [
@@ -54,9 +72,18 @@ export function latencyChart(series: readonly { name: string; latenciesMs: reado
   }
   parts.push(
     `<path d="M${plot.left},${plot.top}V${plot.bottom}H${plot.right}" fill="none" stroke="#333333"/>`,
-    `<text x="${(plot.left + plot.right) / 2}" y="${plot.bottom + 36}" text-anchor="middle">stop latency (ms${x.log ? ", log scale" : ""})</text>`,
+    `<text x="${(plot.left + plot.right) / 2}" y="${plot.bottom + 36}" text-anchor="middle">${escapeXml(options.xLabel ?? "stop latency")} (ms${x.log ? ", log scale" : ""})</text>`,
     `<text transform="translate(14 ${(plot.top + plot.bottom) / 2}) rotate(-90)" text-anchor="middle">sandboxes stopped</text>`,
   );
+  markers.forEach((marker, index) => {
+    const at = x.at(marker.atMs);
+    const nearRight = at > plot.left + (plot.right - plot.left) * 0.7;
+    const labelY = plot.top + 12 + index * 14;
+    parts.push(
+      `<line class="marker" x1="${fmt(at)}" x2="${fmt(at)}" y1="${plot.top}" y2="${plot.bottom}" stroke="#444444" stroke-width="1.2" stroke-dasharray="${markerDashes[index % markerDashes.length]}"/>`,
+      `<text x="${fmt(nearRight ? at - 4 : at + 4)}" y="${labelY}" text-anchor="${nearRight ? "end" : "start"}" fill="#444444">${escapeXml(`${marker.label} ${formatMs(marker.atMs)} ms`)}</text>`,
+    );
+  });
   series.forEach((entry, index) => {
     const colour = palette[index % palette.length];
     const sorted = entry.latenciesMs.filter(Number.isFinite).toSorted((a, b) => a - b);
