@@ -95,8 +95,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await schedule.stop();
       await socket?.close();
       await cri?.close();
-      await metricsServer?.close();
-      const results = await supervisor.shutdown({ stopAll, timeoutMs: options.stopTimeoutMs });
+      // Metrics are served until the stop-all is over: a scrape meanwhile sees its progress
+      // (podvisor_sandbox_stops_total{via="shutdown"}).
+      const results = await supervisor.shutdown({ stopAll, timeoutMs: options.stopTimeoutMs }).finally(() => metricsServer?.close());
       const failed = results.filter((result) => !result.ok);
       if (failed.length > 0) log.error("Some sandboxes did not stop at shutdown", { failed: failed.map((r) => r.podSandboxId) });
       log.info("Shut down", { reason, stopped: results.length - failed.length, failed: failed.length });

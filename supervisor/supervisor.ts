@@ -276,9 +276,13 @@ export class Supervisor {
     return this.#stopBatch("batch", target, options);
   }
 
-  /** A batch stop, its sandboxes' results counted by how it was asked for. */
-  #stopBatch(via: SandboxStopVia, target: { ids: string[] } | { all: true }, options?: BatchStopOptions): Promise<StopAllResult[]> {
-    return this.#time("stop_pod_sandboxes", async () => this.#countStops(via, await stopPodSandboxes(this.#context, target, options)));
+  /** A batch stop, each sandbox's result counted as it comes (a scrape during a long stop-all sees them), by how it was asked for. */
+  #stopBatch(via: SandboxStopVia, target: { ids: string[] } | { all: true }, options: BatchStopOptions = {}): Promise<StopAllResult[]> {
+    const onDone = (result: StopAllResult) => {
+      this.#countStops(via, [result]);
+      options.onDone?.(result);
+    };
+    return this.#time("stop_pod_sandboxes", () => stopPodSandboxes(this.#context, target, { ...options, onDone }));
   }
 
   #countStops<T extends { ok: boolean }>(via: SandboxStopVia, results: T[]): T[] {

@@ -75,6 +75,30 @@ describe.each(runtimes)("the metrics of a daemon on %s", (runtime) => {
   });
 });
 
+describe.each(runtimes)("the metrics of a daemon on %s shutting down", (runtime) => {
+  test("are served until the stop-all is over, counting each sandbox it stopped as it does", async () => {
+    const port = 20_000 + Math.floor(Math.random() * 30_000);
+    const daemon = await startDaemonProcess(runtime, ["--metrics-address", `127.0.0.1:${port}`]);
+    const client = await RawClient.connect(daemon.socket);
+    try {
+      // One sandbox stops at once; the other holds a container that ignores SIGTERM until the
+      // stop-all's deadline (--stop-timeout 2): a scrape between the two sees the first counted.
+      await client.call("RunPodSandbox", { config: { name: "quick" } });
+      const { result } = await client.call("RunPodSandbox", { config: { name: "slow" } });
+      const { result: created } = await client.call("CreateContainer", { podSandboxId: result.podSandboxId, config: { name: "stubborn", command: ["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"] } });
+      await client.call("StartContainer", { containerId: created.containerId });
+      const { logPath } = (await client.call("ContainerStatus", { containerId: created.containerId })).result.status;
+      await expect.poll(() => readFile(logPath, "utf8").catch(() => ""), { timeout: 10_000 }).toContain("ready");
+      daemon.child.kill("SIGTERM");
+      const stopped = () => fetch(`http://127.0.0.1:${port}/metrics`).then(async (response) => valueOf(await response.text(), 'podvisor_sandbox_stops_total{result="ok",via="shutdown"}'), () => undefined);
+      await expect.poll(stopped, { timeout: 10_000, interval: 50 }).toBe(1);
+    } finally {
+      client.close();
+      expect(await daemon.stop()).toEqual(noLeftovers);
+    }
+  });
+});
+
 /**
  * A process runtime whose reports of "stopped" for the containers in `wedged` never come until
  * `release()`: a fake, on purpose, because a real runtime cannot be made to go quiet for one sandbox
@@ -142,6 +166,7 @@ test("the exposition lint finds what promtool would", () => {
     "# HELP d_seconds x", "# TYPE d_seconds histogram", 'd_seconds_bucket{le="1"} 2', 'd_seconds_bucket{le="+Inf"} 1', "d_seconds_sum 1", "d_seconds_count 1",
     "# HELP e_milliseconds x", "# TYPE e_milliseconds gauge", "e_milliseconds 1",
     "# HELP c x",
+    "# HELP f x", "# TYPE f gauge", "f Nan", 'f{a="1"} -Inf', 'f{a="2"} +infinity',
     "garbage line",
   ].join("\n");
   const problems = lintExposition(bad);
@@ -157,4 +182,5 @@ test("the exposition lint finds what promtool would", () => {
     'e_milliseconds: use base unit "seconds" instead of "milliseconds"',
   ]) expect(problems).toContain(expected);
   expect(problems.some((problem) => problem.endsWith(": garbage line"))).toBe(true);
+  expect(problems.filter((problem) => problem.startsWith("f:") || problem.includes(": f "))).toEqual([]);
 });

@@ -138,8 +138,10 @@ function parseSample(line: string): Sample | string {
   }
   const rest = /^ +(\S+)(?: +(-?\d+))?$/.exec(line.slice(at));
   if (rest === null) return "a malformed value";
-  const value = rest[1] === "+Inf" ? Infinity : rest[1] === "-Inf" ? -Infinity : rest[1] === "NaN" ? NaN : Number(rest[1]);
-  if (Number.isNaN(value) && rest[1] !== "NaN") return `the value ${rest[1]} is not a number`;
+  // As Go's strconv.ParseFloat reads it (Prometheus's parser): NaN and Inf in any case ("Nan" from prom-client).
+  const special = /^(?:([+-]?)inf(?:inity)?|(nan))$/i.exec(rest[1]);
+  const value = special === null ? Number(rest[1]) : special[2] !== undefined ? NaN : special[1] === "-" ? -Infinity : Infinity;
+  if (Number.isNaN(value) && special === null) return `the value ${rest[1]} is not a number`;
   return { name, labels, value };
 }
 
