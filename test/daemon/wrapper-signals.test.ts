@@ -104,7 +104,7 @@ describe.each(commands)("the daemon started through $name", ({ file, args, avail
     expect((await execa(file === denoWrapper ? "node" : file, [readyCheck, started.socket, "10"], { preferLocal: true, reject: false })).exitCode).toBe(0);
     const containerPid = await sandboxWithContainer(started.socket);
     expect(isAlive(containerPid)).toBe(true);
-    started.wrapper.kill("SIGTERM");
+    process.kill(started.wrapper.pid as number, "SIGTERM"); // as a service manager does (execa's kill() makes Deno report the signal, not the exit status)
     const result = await started.wrapper;
     expect(result.exitCode, String(result.stderr)).toBe(0);
     expect(isAlive(started.daemonPid)).toBe(false);
