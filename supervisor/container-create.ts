@@ -11,6 +11,7 @@ import { newId } from "../src/state/ids.ts";
 import { inFlightOf } from "./in-flight.ts";
 import { findSandbox } from "./lookup.ts";
 import { normalizeContainerConfig } from "./validate.ts";
+import { resolveContainerImage } from "./container-image.ts";
 
 const log = getLogger("supervisor");
 
@@ -22,9 +23,12 @@ const actorCallMs = 30_000;
  * its actor (a child of the sandbox's). Nothing runs until it is started.
  */
 export async function createContainer(context: SupervisorContext, sandboxId: string, config: unknown, options: { infra?: boolean } = {}): Promise<string> {
-  const normalized = normalizeContainerConfig(config);
+  const requested = normalizeContainerConfig(config);
+  const { command: _command, args: _args, ...normalized } = requested;
   const sandbox = findSandbox(context, sandboxId);
   if (sandbox.state !== "ready") throw new CodedError("FAILED_PRECONDITION", `Cannot create container: pod sandbox ${sandboxId} is ${sandbox.state}`);
+  // The image's entrypoint, cmd, env, working directory and layers, by CRI's rules (container-image.ts).
+  const image = resolveContainerImage(context, requested);
   const id = newId();
   const dir = context.store.containerDir(sandboxId, id);
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -32,6 +36,10 @@ export async function createContainer(context: SupervisorContext, sandboxId: str
     id,
     sandboxId,
     ...normalized,
+    command: image.command,
+    env: image.env,
+    cwd: image.cwd,
+    rootfs: image.rootfs,
     infra: options.infra ?? false,
     dir,
     logPath: join(dir, "container.log"),
@@ -42,7 +50,7 @@ export async function createContainer(context: SupervisorContext, sandboxId: str
   // Its rootfs mount and cgroup exist before its record does: the leak check leaves them alone until then.
   const done = inFlightOf(context).begin(id);
   try {
-    if (normalized.rootfs !== undefined) await mountRootfs({ lowerDir: normalized.rootfs, containerDir: dir, root: context.root });
+    if (record.rootfs !== undefined) await mountRootfs({ lowerDir: record.rootfs, containerDir: dir, root: context.root });
     await context.backend.create(containerSpec(record, sandbox));
     await context.store.saveContainer(record);
     const message: SandboxMessage = { type: "sandbox.add-container", record };
@@ -50,11 +58,12 @@ export async function createContainer(context: SupervisorContext, sandboxId: str
     log.info("Created container", { containerId: id, sandboxId, name: record.name, infra: record.infra });
   } catch (error) {
     await context.backend.delete(id).catch(() => {});
-    if (normalized.rootfs !== undefined) await unmountRootfs(dir, { root: context.root }).catch(() => {});
+    if (record.rootfs !== undefined) await unmountRootfs(dir, { root: context.root }).catch(() => {});
     await context.store.removeContainer(record).catch(() => {});
     throw error;
   } finally {
     done();
+    image.release();
   }
   return id;
 }

@@ -1,3 +1,4 @@
+import type { ImageStore } from "../src/image/image-store.ts";
 import type { ActorSystem } from "../src/actor-system/index.ts";
 import type { Clock } from "../src/async/clock.ts";
 import type { RuntimeBackend } from "../src/runtime/runtime-backend.ts";
@@ -36,6 +37,8 @@ export interface SupervisorContext {
   killGraceMs: number;
   metrics: Metrics;
   hostWork: HostWork;
+  /** The image store (src/image), for containers made from an image; set at the supervisor's start. */
+  images?: ImageStore;
   /** The CNI pod network (ADD at run, DEL at stop); absent: every sandbox has network "none". */
   network?: PodNetwork;
   /** `parallel` (default); `sequential` stops the way the reference did, for the benchmark's baseline. */

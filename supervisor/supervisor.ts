@@ -32,6 +32,7 @@ import type { CheckHostOptions } from "./leak-check.ts";
 import { restoreContainers } from "./restore.ts";
 import { createRuntimeService } from "./runtime-service.ts";
 import { ImageService } from "../src/image/image-service.ts";
+import { imageUser } from "./container-image.ts";
 import { removePodSandbox } from "./sandbox-remove.ts";
 import { runPodSandbox } from "./sandbox-run.ts";
 import { stopPodSandbox } from "./stop/sandbox-stop.ts";
@@ -156,6 +157,8 @@ export class Supervisor {
     context.metrics.watchInventory(store);
     const supervisor = new Supervisor(context);
     supervisor.#images = await ImageService.open({ root, insecureRegistries: options.insecureRegistries });
+    context.images = supervisor.#images.store;
+    context.images.inUse = (image) => imageUser(context, image);
     system.onActorsLost((lost) => void supervisor.#rebuild(lost));
     // A restart: the runtime gets back what the records name, then the actors are built from the
     // (updated) records, then adopted containers are watched, so that no exit is missed.

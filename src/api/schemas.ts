@@ -55,7 +55,10 @@ export const sandboxConfig = z.object({
 
 export const containerConfig = z.object({
   name,
-  command: z.array(noNul(131_072)).min(1).max(4_096),
+  // Without an image, a command is needed (the supervisor says so); with one, CRI's rules apply:
+  // `command` replaces the image's entrypoint, `args` its cmd (supervisor/container-image.ts).
+  command: z.array(noNul(131_072)).min(1).max(4_096).optional(),
+  args: z.array(noNul(131_072)).max(4_096).optional(),
   env: record(noNul(4_096).min(1).regex(/^[^=]*$/, "must not contain ="), noNul(131_072)).optional(),
   cwd: absolutePath.optional(),
   stopSignal: z.string().refine((name) => /^SIG[A-Z0-9]+$/.test(name) && name in constants.signals, "is not a signal name").optional(),

@@ -16,7 +16,11 @@ const log = getLogger("host:rootfs");
 
 /** Options of {@link mountRootfs}. */
 export interface MountRootfsOptions {
-  /** The image: an existing directory, anywhere readable; the overlay never writes to it. */
+  /**
+   * The image: an existing directory, anywhere readable; the overlay never writes to it. Several
+   * directories separated by `:`, topmost first, stack as overlay's lower layers (an image's layers
+   * from the image store, `src/image/`).
+   */
   lowerDir: string;
   /** The container's own directory; must resolve inside `root`. */
   containerDir: string;
@@ -40,11 +44,12 @@ export interface Rootfs {
  * const { mergedDir } = await mountRootfs({ lowerDir: "/images/alpine", containerDir, root });
  */
 export async function mountRootfs(options: MountRootfsOptions): Promise<Rootfs> {
-  const lowerDir = await validateLowerDir(options.lowerDir);
+  const lowerDirs = await Promise.all(options.lowerDir.split(":").map(validateLowerDir));
+  const lowerDir = lowerDirs.join(":");
   const inside = (name: string) => resolveInsideRoot(options.root, `${options.containerDir}/${name}`);
   const [mergedDir, upperDir, workDir] = await Promise.all([inside("merged"), inside("upper"), inside("work")]);
   const rootfs: Rootfs = { mergedDir, upperDir, workDir };
-  for (const dir of [lowerDir, upperDir, workDir]) validateOverlayPath(dir);
+  for (const dir of [...lowerDirs, upperDir, workDir]) validateOverlayPath(dir);
   const [created] = await Promise.all([mergedDir, upperDir, workDir].map((dir) => mkdir(dir, { recursive: true, mode: 0o755 })));
   // Nothing can be mounted on a directory made just now; only an old one costs a read of the table.
   if (created === undefined && (await isMounted(mergedDir))) {

@@ -46,7 +46,9 @@ export class ImageStore {
   #lock: Promise<unknown> = Promise.resolve();
   readonly #inFlight = new Map<string, Promise<unknown>>();
   readonly #pins = new Map<string, number>();
-  #inUse: (imageId: string) => string | undefined = () => undefined;
+  #inUse: (image: ImageRecord) => string | undefined = () => undefined;
+  /** Images held by containers being created (before their records name them). */
+  readonly #holds = new Map<string, number>();
 
   private constructor(options: ImageStoreOptions) {
     this.dir = join(options.root, "images");
@@ -72,8 +74,21 @@ export class ImageStore {
   }
 
   /** Who uses an image: returns a container id (then RemoveImage is refused), or undefined. */
-  set inUse(check: (imageId: string) => string | undefined) {
+  set inUse(check: (image: ImageRecord) => string | undefined) {
     this.#inUse = check;
+  }
+
+  /** Holds an image for a container being created: RemoveImage refuses it until the release. */
+  hold(image: ImageRecord): () => void {
+    this.#holds.set(image.id, (this.#holds.get(image.id) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const count = (this.#holds.get(image.id) ?? 1) - 1;
+      if (count <= 0) this.#holds.delete(image.id);
+      else this.#holds.set(image.id, count);
+    };
   }
 
   /** Pulls `text` from its registry; returns the image (its id is CRI's `imageRef`). */
@@ -137,7 +152,8 @@ export class ImageStore {
     await this.#exclusive(async () => {
       const image = this.find(text);
       if (image === undefined) return;
-      const user = this.#inUse(image.id);
+      if (this.#holds.has(image.id)) throw new CodedError("FAILED_PRECONDITION", `Cannot remove image ${text}: a container being created uses it`, { details: { imageId: image.id } });
+      const user = this.#inUse(image);
       if (user !== undefined) {
         throw new CodedError("FAILED_PRECONDITION", `Cannot remove image ${text}: container ${user} uses it`, { details: { imageId: image.id, containerId: user } });
       }

@@ -86,7 +86,10 @@ export interface SandboxNetwork {
 
 export interface ContainerConfig {
   name: string;
-  command: string[];
+  /** Required without an image; with one, it replaces the image's entrypoint (CRI's rule). */
+  command?: string[];
+  /** With an image: replaces its cmd (CRI's rule); without, appended to `command`. */
+  args?: string[];
   env?: Record<string, string>;
   cwd?: string;
   stopSignal?: string;

@@ -127,7 +127,7 @@ describe("ImageStore.pull()", () => {
   test("refuses to remove an image a container uses", async () => {
     const store = await freshStore();
     const image = await store.pull(`${registry.address}/test/busybox:latest`);
-    store.inUse = (id) => (id === image.id ? "c0ffee" : undefined);
+    store.inUse = (one) => (one.id === image.id ? "c0ffee" : undefined);
     await expect(store.remove(image.id)).rejects.toMatchObject({ code: "FAILED_PRECONDITION", message: expect.stringContaining("container c0ffee uses it") });
     expect(store.list()).toHaveLength(1);
   });

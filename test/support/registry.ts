@@ -100,7 +100,7 @@ const applets = ["sh", "sleep", "echo", "cat", "ls", "true", "false", "env", "pw
  * An OCI layout (`<dir>/layout`, tag `latest`) of a one-layer image: /bin/busybox with applet
  * links, Cmd `sh`, Env PATH, WorkingDir /. Made with umoci, as root (files owned by root).
  */
-export async function buildTestImage(dir: string, options: { extraFiles?: Record<string, string> } = {}): Promise<string> {
+export async function buildTestImage(dir: string, options: { extraFiles?: Record<string, string>; configArgs?: string[] } = {}): Promise<string> {
   const layout = join(dir, "layout");
   const bundle = join(dir, "bundle");
   await execa("umoci", ["init", "--layout", layout]);
@@ -116,10 +116,24 @@ export async function buildTestImage(dir: string, options: { extraFiles?: Record
     await writeFile(join(rootfs, path), text);
   }
   await execa("umoci", ["repack", "--image", `${layout}:latest`, bundle]);
-  await execa("umoci", ["config", "--image", `${layout}:latest`, "--config.cmd", "sh", "--config.env", "PATH=/bin", "--config.workingdir", "/"]);
+  await execa("umoci", ["config", "--image", `${layout}:latest`, ...(options.configArgs ?? ["--config.cmd", "sh", "--config.env", "PATH=/bin", "--config.workingdir", "/"])]);
   await execa("umoci", ["gc", "--layout", layout]);
   await rm(bundle, { recursive: true, force: true });
   return layout;
+}
+
+/** Adds a layer to `<layout>:latest` that deletes `remove` (a whiteout) and writes `files`. */
+export async function addTestLayer(layout: string, dir: string, change: { remove: string[]; files: Record<string, string> }): Promise<void> {
+  const bundle = join(dir, "bundle-next");
+  await execa("umoci", ["unpack", "--image", `${layout}:latest`, bundle]);
+  for (const path of change.remove) await rm(join(bundle, "rootfs", path), { recursive: true });
+  for (const [path, text] of Object.entries(change.files)) {
+    await mkdir(join(bundle, "rootfs", path, ".."), { recursive: true });
+    await writeFile(join(bundle, "rootfs", path), text);
+  }
+  await execa("umoci", ["repack", "--image", `${layout}:latest`, bundle]);
+  await execa("umoci", ["gc", "--layout", layout]);
+  await rm(bundle, { recursive: true, force: true });
 }
 
 /** Pushes `<layout>:latest` to `docker://<address>/<repository>`. */
