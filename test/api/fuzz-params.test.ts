@@ -133,6 +133,8 @@ const invalid = {
   ),
   all: fc.oneof(fc.constantFrom(false, "true", 1, 0, null, "yes"), junkObject, junkArray),
   object: notObject,
+  // Malformed image references only: a well-formed one could send a pull anywhere.
+  reference: fc.oneof(notString, fc.constantFrom("", " ", "Busybox", "a//b", "x:", "x@sha256:1", "host:0/x", "x\u0000", "-x.y/z", "n".repeat(4_097))),
 } satisfies Record<string, Arbitrary<unknown>>;
 
 // ── Methods ─────────────────────────────────────────────────────────────────────────────────────
@@ -254,6 +256,38 @@ const methods: Record<string, MethodSpec> = {
     fields: [{ path: ["containerId"], kind: "id", required: true }],
     objects: [[]],
     randomOutcomes: ["NOT_FOUND"],
+  },
+  // Image methods target 127.0.0.1:1 (nothing listens): a mutation that wrongly passed reaches no registry.
+  PullImage: {
+    template: () => ({ image: { image: "127.0.0.1:1/fuzz:latest" }, auth: { username: "u", password: "p" } }),
+    fields: [{ path: ["image"], kind: "object", required: true }, { path: ["image", "image"], kind: "reference", required: true }, { path: ["auth"], kind: "object" }],
+    objects: [[], ["image"], ["auth"]],
+    randomOutcomes: [],
+  },
+  ListImages: {
+    template: () => ({ filter: { image: { image: "127.0.0.1:1/fuzz:latest" } } }),
+    fields: [{ path: ["filter"], kind: "object" }, { path: ["filter", "image"], kind: "object" }, { path: ["filter", "image", "image"], kind: "reference", required: true }],
+    objects: [[], ["filter"], ["filter", "image"]],
+    randomOutcomes: ["result"],
+  },
+  ImageStatus: {
+    template: () => ({ image: { image: "127.0.0.1:1/fuzz:latest" } }),
+    fields: [{ path: ["image"], kind: "object", required: true }, { path: ["image", "image"], kind: "reference", required: true }],
+    objects: [[], ["image"]],
+    randomOutcomes: [],
+  },
+  RemoveImage: {
+    template: () => ({ image: { image: "127.0.0.1:1/fuzz:latest" } }),
+    fields: [{ path: ["image"], kind: "object", required: true }, { path: ["image", "image"], kind: "reference", required: true }],
+    objects: [[], ["image"]],
+    randomOutcomes: [],
+  },
+  ImageFsInfo: { template: () => undefined, fields: [], objects: [[]], randomOutcomes: ["result"] },
+  LoadImage: {
+    template: () => ({ path: "/nonexistent-fuzz-layout", name: "localhost/fuzz" }),
+    fields: [{ path: ["path"], kind: "path", required: true }, { path: ["name"], kind: "reference" }],
+    objects: [[]],
+    randomOutcomes: [],
   },
   ListContainers: {
     template: (ids) => ({ filter: { podSandboxId: ids.sandbox, state: "created" } }),
