@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execa } from "execa";
 import { create } from "tar";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadImages } from "../../src/image/image-load.ts";
@@ -48,6 +49,15 @@ describe("loadImages()", () => {
       const [image] = await loadImages(store, archive, { name: "localhost/archived" });
       expect(image?.repoTags).toEqual(["localhost/archived:latest"]);
       expect(await readdir(join(store.dir, "ingest"))).toEqual([]);
+    });
+  });
+
+  test("loads an OCI archive written by skopeo, named by its own ref.name", async () => {
+    const archive = join(dir, "skopeo.tar");
+    await execa("skopeo", ["copy", "--quiet", `oci:${layout}:latest`, `oci-archive:${archive}:localhost/skopeo:v1`]);
+    await withStore(async (store) => {
+      const [image] = await loadImages(store, archive);
+      expect(image?.repoTags).toEqual(["localhost/skopeo:v1"]);
     });
   });
 

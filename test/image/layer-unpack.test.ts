@@ -124,6 +124,22 @@ describe("unpackLayer()", () => {
     expect(await readdir(join(target, "dev"))).toEqual(["ok"]);
   });
 
+  test("unpacks zstd and uncompressed layers as well as gzip ones", async () => {
+    const { tarOf, sha256 } = await import("./tar-fixture.ts");
+    const zlib = await import("node:zlib");
+    const tar = tarOf([{ path: "hello.txt", body: "zstd or not" }]);
+    const zstd = (zlib as { zstdCompressSync?: (data: Buffer) => Buffer }).zstdCompressSync;
+    const blobs_ = zstd === undefined ? [tar] : [tar, zstd(tar)];
+    for (const blob of blobs_) {
+      const digest = sha256(blob);
+      await blobs.write(digest, [blob]);
+      await rm(join(layersDir, sha256(tar).slice(7)), { recursive: true, force: true });
+      const target = await unpackLayer({ blobPath: blobs.path(digest), diffId: sha256(tar), layersDir });
+      expect(await readFile(join(target, "hello.txt"), "utf8")).toBe("zstd or not");
+    }
+    expect(blobs_).toHaveLength(2); // both runtimes here have node:zlib's zstd
+  });
+
   test("refuses a layer whose content does not hash to its diff id, and leaves nothing", async () => {
     const layer = layerOf([{ path: "file", body: "content" }]);
     await blobs.write(layer.digest, [layer.blob]);
