@@ -77,6 +77,33 @@ describe("the leak check and the CNI networks (supervisor)", () => {
     expect((await t.supervisor.checkHost()).leaks).toBe(0);
   });
 
+  test("a reservation with neither record nor cache entry is DELeted with the current configuration", async () => {
+    const name = `pv-${t.supervisor.tag}-nocache00000000000000`;
+    const netns = await createNetns(name);
+    const network = new PodNetwork({ confDir: net.confDir, binDirs: net.binDirs, cacheDir: join(t.root, "cni") });
+    await network.attach({ containerId: name, netns: netns.path });
+    await network.cache.remove(name); // as if the cache were lost too
+    const repaired = await t.supervisor.checkHost({ repair: true });
+    expect(repaired.kinds.addresses.removed).toHaveLength(1);
+    expect(repaired.kinds.addresses.failed).toEqual([]);
+    expect(await net.reservations()).toEqual(new Map());
+  });
+
+  test("an address left reserved for a stopped sandbox is a leak, DELeted with the configuration and result its record holds", async () => {
+    const id = await t.supervisor.runPodSandbox({ name: "stopped" });
+    await t.supervisor.stopPodSandbox(id, { timeoutMs: 1_000 });
+    expect(await net.reservations()).toEqual(new Map());
+    // A plugin that keeps an address past a DEL, as it were: reserved again under the stopped sandbox's id.
+    const name = `pv-${t.supervisor.tag}-${id}`;
+    const netns = await createNetns(name);
+    await new PodNetwork({ confDir: net.confDir, binDirs: net.binDirs, cacheDir: join(net.dir, "other-cache") }).attach({ containerId: name, netns: netns.path });
+    const report = await t.supervisor.checkHost({ repair: true });
+    expect(report.kinds.addresses.leaks).toEqual([expect.objectContaining({ reason: `reserved for ${name}: its pod sandbox ${id} is stopped` })]);
+    expect(report.kinds.addresses.removed).toHaveLength(1);
+    expect(report.kinds.netns.removed).toEqual([name]);
+    expect(await net.reservations()).toEqual(new Map());
+  });
+
   test("the periodic check repairs an address only once a second check finds it again", async () => {
     const name = `pv-${t.supervisor.tag}-periodic00000000000000`;
     const netns = await createNetns(name);
