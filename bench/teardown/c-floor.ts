@@ -5,7 +5,8 @@
  * c-floor-plan.ts decides at which N (it cannot run every N here).
  */
 import { createHash } from "node:crypto";
-import { access, mkdir, readFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, open, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { nanoid } from "nanoid";
@@ -24,6 +25,8 @@ export interface CFloorRunOptions {
   overlay: boolean;
   /** Run it under this open-file limit (soft and hard) instead of the benchmark's own: for tests. */
   fileLimit?: number;
+  /** Its names' prefix (`pvrf` and letters or digits); default a fresh one. For tests. */
+  prefix?: string;
 }
 
 /** What one run measured, in ms (rawfloor's own names, less the `_ms`). */
@@ -74,7 +77,7 @@ export async function buildCFloor(source: string, buildDir: string): Promise<str
  */
 export async function runCFloor(binary: string, options: CFloorRunOptions): Promise<CFloorRun | CFloorTooLarge> {
   validate(options);
-  const prefix = `pvrf${nanoid(8).replace(/[^A-Za-z0-9]/g, "x")}`;
+  const prefix = options.prefix ?? `pvrf${nanoid(8).replace(/[^A-Za-z0-9]/g, "x")}`;
   const args = ["-n", String(options.sandboxes), "-m", String(options.containers), "-t", "par", "-j", "2", "-c", "-g", String(options.graceMs), "-p", prefix];
   if (options.ignoreTerm) args.push("-i");
   if (options.overlay) args.push("-o");
@@ -83,18 +86,26 @@ export async function runCFloor(binary: string, options: CFloorRunOptions): Prom
     : ["sh", ["-c", 'ulimit -n "$0" && exec "$@"', String(options.fileLimit), binary, ...args]];
   // Setting up thousands of sandboxes takes minutes on a busy 2-core machine: bound it generously.
   const timeout = 10 * 60_000 + options.sandboxes * (options.containers + 1) * 50 + options.graceMs;
-  const result = await execa(file, argv, { reject: false, timeout, stdin: "ignore" });
-  const command = [binary, ...args].join(" ");
-  if (result.exitCode === 2 && /sandboxes need \d+ descriptors/.test(result.stderr)) {
-    return { tooLarge: true, message: result.stderr.trim() };
+  // Its output goes to files, not pipes: the processes of a run that failed halfway inherit
+  // them and live on until cleaned up, and a pipe would not end before they do.
+  const outputDir = await mkdtemp(join(tmpdir(), "pvrf-output-"));
+  const [outFile, errFile] = [join(outputDir, "stdout"), join(outputDir, "stderr")];
+  try {
+    const [out, err] = [await open(outFile, "w"), await open(errFile, "w")];
+    const result = await execa(file, argv, { reject: false, timeout, stdin: "ignore", stdout: out.fd, stderr: err.fd }).finally(() => Promise.all([out.close(), err.close()]));
+    const [stdout, stderr] = [await readFile(outFile, "utf8"), (await readFile(errFile, "utf8")).trim()];
+    const command = [binary, ...args].join(" ");
+    if (result.exitCode === 2 && /sandboxes need \d+ descriptors/.test(stderr)) return { tooLarge: true, message: stderr };
+    const line = stdout.split("\n").find((text) => text.startsWith("impl=c "));
+    if (result.exitCode !== 0 || line === undefined) {
+      await cleanUpCFloor(prefix).catch((error: unknown) => console.error(`  (cleaning up after the C floor failed: ${(error as Error).message})`));
+      throw new Error(`Cannot run the C floor (${command}): ${result.shortMessage ?? `exit ${result.exitCode}`}: ${stderr.slice(-500)}`);
+    }
+    if (stderr !== "") console.error(`  C floor said: ${stderr.slice(0, 500)}`);
+    return { ...parseResultLine(line), command };
+  } finally {
+    await rm(outputDir, { recursive: true, force: true });
   }
-  const line = result.stdout.split("\n").find((text) => text.startsWith("impl=c "));
-  if (result.exitCode !== 0 || line === undefined) {
-    await cleanUpCFloor(prefix).catch((error: unknown) => console.error(`  (cleaning up after the C floor failed: ${(error as Error).message})`));
-    throw new Error(`Cannot run the C floor (${command}): ${result.shortMessage ?? `exit ${result.exitCode}`}: ${result.stderr.trim().slice(-500)}`);
-  }
-  if (result.stderr.trim() !== "") console.error(`  C floor said: ${result.stderr.trim().slice(0, 500)}`);
-  return { ...parseResultLine(line), command };
 }
 
 /**
@@ -115,6 +126,7 @@ export function parseResultLine(line: string): Omit<CFloorRun, "command"> {
 }
 
 function validate(options: CFloorRunOptions): void {
+  if (options.prefix !== undefined && !/^pvrf[A-Za-z0-9]{1,40}$/.test(options.prefix)) throw new TypeError(`Cannot run the C floor: prefix must be pvrf and 1-40 letters or digits, got ${JSON.stringify(options.prefix)}`);
   for (const key of ["sandboxes", "containers", "graceMs", "fileLimit"] as const) {
     const value = options[key];
     if (value === undefined && key === "fileLimit") continue;

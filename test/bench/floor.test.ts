@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
 import { afterAll, describe, expect, test } from "vitest";
 import { measureFloor } from "../../bench/teardown/floor.ts";
-import { latencyChart } from "../../bench/teardown/svg-chart.ts";
 import { listCgroups } from "../../src/host/cgroup.ts";
 import { readMountinfo } from "../../src/host/mountinfo.ts";
 import { listNetns } from "../../src/host/netns.ts";
@@ -85,37 +84,5 @@ describe("measureFloor()", () => {
     await expect(measureFloor({ sandboxes: 0, containers: 1, workload: "graceful", timeoutMs: 1, ...run })).rejects.toThrow(RangeError);
     await expect(measureFloor({ sandboxes: 1, containers: 1, workload: "graceful", timeoutMs: 1, root: run.root, tag: "../x" })).rejects.toThrow(TypeError);
     expect(await listNetns(`pvfloor-${run.tag}`)).toEqual([]);
-  });
-});
-
-describe("latencyChart()", () => {
-  const series = [
-    { name: "podvisor <actors>", latenciesMs: Array.from({ length: 200 }, (_, i) => 5 + i * 2) },
-    { name: "sequential & \"naive\"", latenciesMs: Array.from({ length: 200 }, (_, i) => 40 + i * 30) },
-    { name: "raw floor", latenciesMs: [0.4, 0.9, 1.5, 3] },
-  ];
-
-  test("draws one line per series in a well-formed SVG document", () => {
-    const svg = latencyChart(series, { title: "stop 1,000 sandboxes <x3>" });
-    expect(svg.startsWith("<svg ")).toBe(true);
-    expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
-    expect(svg.match(/<path [^>]*stroke-width="1.8"/g)).toHaveLength(series.length);
-    expect(svg).toContain("log scale");
-    expect(svg).toContain("&#60;actors&#62;");
-    expect(svg).not.toMatch(/<(?![/a-z])|&(?!#\d+;|amp;|lt;|gt;|quot;|apos;)/);
-    const stack: string[] = [];
-    for (const [, closing, name, selfClosing] of svg.matchAll(/<(\/?)([a-z]+)\b[^>]*?(\/?)>/g)) {
-      if (selfClosing === "/") continue;
-      if (closing === "") stack.push(name);
-      else expect(stack.pop()).toBe(name);
-    }
-    expect(stack).toEqual([]);
-  });
-
-  test("notes each series' p50 and p99, and uses a linear axis for a narrow range", () => {
-    const svg = latencyChart([{ name: "narrow", latenciesMs: [10, 11, 12, 13, 20] }]);
-    expect(svg).toContain("p50 12 ms · p99 20 ms · n=5");
-    expect(svg).not.toContain("log scale");
-    expect(latencyChart([{ name: "empty", latenciesMs: [] }])).toContain("empty — no data");
   });
 });
