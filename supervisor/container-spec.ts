@@ -20,5 +20,6 @@ export function containerSpec(record: ContainerRecord, sandbox: SandboxRecord): 
     stopSignal: record.stopSignal as NodeJS.Signals,
     hostname: sandbox.hostname,
     shmPath: sandbox.shmPath,
+    infra: record.infra,
   };
 }

@@ -33,9 +33,10 @@ export function ownedByRecords(context: SupervisorContext): Ownership {
     if (ready && sandbox.shmPath !== undefined) owned.mounts.set(sandbox.shmPath, sandbox.id);
     if (ready) owned.cgroups.set(sandbox.cgroupPath, sandbox.id);
     for (const container of context.store.containersOf(sandbox.id)) {
-      owned.containers.set(container.cgroupPath, { id: container.id, state: container.state });
+      const helpers = context.backend.helperCgroups?.(container.cgroupPath) ?? []; // conmon's, on the OCI backends
+      for (const path of [container.cgroupPath, ...helpers]) owned.containers.set(path, { id: container.id, state: container.state });
       if (!ready) continue;
-      owned.cgroups.set(container.cgroupPath, sandbox.id);
+      for (const path of [container.cgroupPath, ...helpers]) owned.cgroups.set(path, sandbox.id);
       if (container.rootfs !== undefined) owned.mounts.set(join(container.dir, "merged"), sandbox.id);
     }
   }

@@ -7,6 +7,7 @@ import { execa } from "execa";
 import { configureLogging, getLogger, logFormats, logLevels } from "../log/logger.ts";
 import { commandOfThisProcess } from "../platform/runtime.ts";
 import { LaggingBackend } from "../runtime/lagging-backend.ts";
+import { OciBackend } from "../runtime/oci/oci-backend.ts";
 import { ProcessBackend } from "../runtime/process-backend.ts";
 import type { RuntimeBackend } from "../runtime/runtime-backend.ts";
 import type { LogFormat, LogLevel } from "../log/logger.ts";
@@ -33,6 +34,8 @@ interface DaemonFlags {
   stopStrategy: string;
   backend: string;
   backendLagMs: string;
+  runtimePath?: string;
+  conmonPath?: string;
   leakCheckInterval: string;
   cniConfDir: string;
   cniBinDir?: string[];
@@ -60,7 +63,9 @@ export function addDaemonCommand(program: Command): void {
     .addOption(new Option("--log-format <format>", "json, pretty, or journal (pretty with syslog <N> level prefixes); every thread writes it (default: journal when stderr is the journal, pretty on a terminal, json otherwise)").choices(logFormats))
     .option("--metrics-address <host:port>", "also serve Prometheus metrics over HTTP, e.g. 127.0.0.1:9090")
     .option("--stop-strategy <strategy>", "parallel, or sequential (the reference's way: one sandbox, one container at a time; a baseline for benchmarks)", "parallel")
-    .option("--backend <name>", "container runtime: process, or lagging (reports stops late, like a VM runtime; a deliberate fake for tests and benchmarks)", "process")
+    .option("--backend <name>", "container runtime: process (host processes in cgroups), runc or crun (real OCI containers through conmon; a rootfs is required), or lagging (reports stops late, like a VM runtime; a deliberate fake for tests and benchmarks)", "process")
+    .option("--runtime-path <path>", "with --backend runc or crun: the runtime's binary (default: found in PATH)")
+    .option("--conmon-path <path>", "with --backend runc or crun: conmon's binary (default: found in PATH)")
     .option("--backend-lag-ms <ms>", "with --backend lagging: how late it reports a container stopped", "300")
     .option("--max-connections <n>", "API connections served at once", "512")
     .option("--client-idle-timeout <seconds>", "close an API connection that sends nothing for this long", "60")
@@ -77,6 +82,10 @@ export function addDaemonCommand(program: Command): void {
         throw new RangeError(`Cannot start the daemon: --stop-strategy must be parallel or sequential, got "${flags.stopStrategy}"`);
       }
       const socketGroupId = flags.socketGroup === undefined ? undefined : await groupId(flags.socketGroup);
+      const backend = await runtimeBackend(flags);
+      // Read by the Version method (src/api/version.ts) on the API thread, which inherits the environment.
+      process.env.PODVISOR_CONTAINER_BACKEND = backend.name;
+      getLogger("daemon").info("Container runtime backend", { backend: backend.name, ...(backend instanceof OciBackend ? { runtimePath: backend.runtime.path, conmonPath: backend.conmonPath } : {}) });
       // Loaded on demand, so that the client commands never load the supervisor and its workers.
       const { startDaemon } = await import("../../daemon/daemon.ts");
       const daemon = await startDaemon({
@@ -91,7 +100,7 @@ export function addDaemonCommand(program: Command): void {
         maxConnections: wholeNumber(flags.maxConnections, "--max-connections"),
         idleTimeoutMs: clientIdleTimeoutMs(flags.clientIdleTimeout),
         stopStrategy: flags.stopStrategy,
-        backend: runtimeBackend(flags.backend, wholeNumber(flags.backendLagMs, "--backend-lag-ms")),
+        backend,
         leakCheckIntervalMs: leakCheckIntervalMs(flags.leakCheckInterval),
         network: { confDir: flags.cniConfDir, binDirs: flags.cniBinDir ?? defaultCniBinDirs },
         insecureRegistries: flags.insecureRegistry,
@@ -107,10 +116,17 @@ export function addDaemonCommand(program: Command): void {
     });
 }
 
-function runtimeBackend(name: string, lagMs: number): RuntimeBackend {
+async function runtimeBackend(flags: DaemonFlags): Promise<RuntimeBackend> {
+  const name = flags.backend;
+  if ((flags.runtimePath !== undefined || flags.conmonPath !== undefined) && name !== "runc" && name !== "crun") {
+    throw new RangeError(`Cannot start the daemon: --runtime-path and --conmon-path need --backend runc or crun, got "${name}"`);
+  }
   if (name === "process") return new ProcessBackend();
-  if (name === "lagging") return new LaggingBackend(new ProcessBackend(), { lagMs });
-  throw new RangeError(`Cannot start the daemon: --backend must be process or lagging, got "${name}"`);
+  if (name === "lagging") return new LaggingBackend(new ProcessBackend(), { lagMs: wholeNumber(flags.backendLagMs, "--backend-lag-ms") });
+  if (name === "runc" || name === "crun") {
+    return OciBackend.open({ root: join(flags.root, "oci"), runtime: name, runtimePath: flags.runtimePath, conmonPath: flags.conmonPath });
+  }
+  throw new RangeError(`Cannot start the daemon: --backend must be process, runc, crun or lagging, got "${name}"`);
 }
 
 /** At most a day: a longer interval would overflow the timer into one that fires at once. */

@@ -38,6 +38,11 @@ export interface ContainerSpec {
   shmPath?: string;
   /** Run the command under a small init (catatonit) as PID 1, as `podman --init` does (OCI backends). */
   init?: boolean;
+  /**
+   * The sandbox's infra (pause) container. OCI backends run one without a rootfs as `catatonit -P`
+   * in a tiny read-only root of their own, as podman's pause image does.
+   */
+  infra?: boolean;
 }
 
 export type RuntimeStatus = "created" | "running" | "stopped";
@@ -145,6 +150,11 @@ export interface RuntimeBackend {
    * output and exit code (CRI `ExecSync`). A backend without it cannot exec: the caller says so.
    */
   exec?(id: string, command: string[], options?: ExecOptions): Promise<ExecResult>;
+  /**
+   * The cgroups this backend keeps beside a container's for its own helpers (the OCI backends'
+   * conmon), relative to the cgroup2 mount: the leak check counts them as the container's.
+   */
+  helperCgroups?(cgroupPath: string): string[];
   /**
    * Releases what the backend keeps for itself (the process backend's holder process). Containers
    * still running go on running; a later call starts what is needed again.

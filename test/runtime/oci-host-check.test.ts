@@ -20,7 +20,7 @@ describe("the OCI backend's host checks", () => {
     try {
       const opening = OciBackend.open({ root, runtime: "crun" });
       await expect(opening).rejects.toMatchObject({ code: "FAILED_PRECONDITION" });
-      const message = (await opening.catch((error: Error) => error)).message;
+      const message = ((await opening.catch((error: Error) => error)) as Error).message;
       expect(message).toContain("cgroups are hybrid");
       expect(message).toContain("--backend runc");
       expect(message).toContain("systemd.unified_cgroup_hierarchy=1");

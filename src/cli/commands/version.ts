@@ -11,6 +11,7 @@ interface DaemonVersion {
   runtime: string;
   runtimeVersion: string;
   apiVersion: string;
+  containerBackend?: string;
 }
 
 // Version must answer even when the daemon is wedged: it waits this long, then says so.
@@ -32,7 +33,7 @@ export function addVersionCommand(program: Command): void {
       }
       console.log(`podvisor ${client.version} (${client.runtime} ${client.runtimeVersion})`);
       if ("error" in daemon) console.log(`daemon: not reachable: ${daemon.error}`);
-      else console.log(`daemon: podvisor ${daemon.version} (${daemon.runtime} ${daemon.runtimeVersion}), API ${daemon.apiVersion}`);
+      else console.log(`daemon: podvisor ${daemon.version} (${daemon.runtime} ${daemon.runtimeVersion}), API ${daemon.apiVersion}, container backend ${daemon.containerBackend ?? "unknown"}`);
     });
 }
 

@@ -12,6 +12,8 @@ import * as errors from "../runtime-errors.ts";
 import { validateContainerSpec } from "../runtime-spec.ts";
 import { launchConmon } from "./conmon.ts";
 import { ociConfig, writeOciBundle } from "./oci-bundle.ts";
+import type { OciBundleOptions } from "./oci-bundle.ts";
+import { preparePauseRootfs } from "./oci-pause.ts";
 import { removeEmptyV1Cgroups } from "./oci-cgroup-v1.ts";
 import { runOciExec } from "./oci-exec.ts";
 import { exitFromStatus, OciExitWatcher, readExitStatus } from "./oci-exit.ts";
@@ -80,6 +82,7 @@ export class OciBackend implements RuntimeBackend {
   #exits: OciExitWatcher;
   #containers = new Map<string, Container>();
   #prepared: Promise<void> | undefined;
+  #pauseReady: Promise<unknown> | undefined;
 
   /** Use {@link OciBackend.open}; this takes paths already checked. */
   constructor(options: OciBackendOptions & { runtimePath: string; conmonPath: string }) {
@@ -104,6 +107,21 @@ export class OciBackend implements RuntimeBackend {
     return backend;
   }
 
+  get #bundleOptions(): OciBundleOptions {
+    return { initPath: this.initPath, pauseRootfs: this.layout.pauseRootfs };
+  }
+
+  /** Makes the pause root, once per backend (again after a failure). */
+  #preparePause(): Promise<unknown> {
+    this.#pauseReady ??= requireExecutable(this.initPath, "catatonit")
+      .then((path) => preparePauseRootfs(this.layout.pauseRootfs, path))
+      .catch((error: unknown) => {
+        this.#pauseReady = undefined;
+        throw error;
+      });
+    return this.#pauseReady;
+  }
+
   /** Makes the backend's folders, once. */
   #prepare(): Promise<void> {
     this.#prepared ??= (async () => {
@@ -115,7 +133,7 @@ export class OciBackend implements RuntimeBackend {
   async create(spec: ContainerSpec): Promise<void> {
     validateContainerSpec(spec);
     const paths = this.layout.container(spec.id);
-    ociConfig(spec, { initPath: this.initPath }); // a bad spec (no rootfs) fails before anything is made
+    ociConfig(spec, this.#bundleOptions); // a bad spec (no rootfs) fails before anything is made
     if (this.#containers.has(spec.id)) throw new CodedError("ALREADY_EXISTS", `Cannot create container "${spec.id}": it exists already`);
     const container: Container = { spec, paths };
     this.#containers.set(spec.id, container); // taken at once, so a concurrent create of the same id fails
@@ -123,7 +141,8 @@ export class OciBackend implements RuntimeBackend {
       await this.#prepare();
       await this.#removeLeftover(container); // a created container a restarted daemon creates again
       if (spec.init === true) await requireExecutable(this.initPath, "catatonit");
-      await writeOciBundle(paths.bundleDir, spec, { initPath: this.initPath });
+      if (spec.infra === true && spec.rootfsDir === undefined) await this.#preparePause();
+      await writeOciBundle(paths.bundleDir, spec, this.#bundleOptions);
       await Promise.all([mkdir(paths.persistDir, { recursive: true, mode: 0o700 }), mkdir(dirname(spec.logPath), { recursive: true })]);
       const conmonCgroup = await createCgroup(conmonCgroupPath(spec.cgroupPath));
       const { pid, conmonPid } = await launchConmon({
@@ -260,6 +279,11 @@ export class OciBackend implements RuntimeBackend {
     const container = this.#get(id);
     if (container.started === undefined) throw errors.failedPrecondition(`Cannot exec in container "${id}": it was never started`, id);
     return runOciExec(this.runtime, container.spec, container.paths.execDir, command, options);
+  }
+
+  /** conmon's cgroup, beside the container's. */
+  helperCgroups(cgroupPath: string): string[] {
+    return [conmonCgroupPath(cgroupPath)];
   }
 
   /** Stops watching exits. conmon and the containers go on; a later backend adopts them. */

@@ -9,6 +9,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CodedError } from "../../errors/coded-error.ts";
 import type { ContainerSpec } from "../runtime-backend.ts";
+import { pauseCommand } from "./oci-pause.ts";
 
 /** Where catatonit is bind-mounted inside a container started with `init: true`. */
 export const initPathInContainer = "/.podvisor/catatonit";
@@ -19,17 +20,23 @@ const defaultCapabilities = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVIC
 export interface OciBundleOptions {
   /** The host's catatonit, for `init: true` containers. */
   initPath: string;
+  /** The root of infra containers without a rootfs: holds only `/catatonit` (see `oci-pause.ts`). */
+  pauseRootfs: string;
 }
 
 /** The `config.json` of a container (a plain object, as `runc spec` writes it). */
 export function ociConfig(spec: ContainerSpec, options: OciBundleOptions): Record<string, unknown> {
-  if (spec.rootfsDir === undefined) {
+  const pause = spec.rootfsDir === undefined && spec.infra === true;
+  if (spec.rootfsDir === undefined && !pause) {
     throw new CodedError("INVALID_ARGUMENT", `Cannot create container "${spec.id}": the OCI runtime backends need a rootfs (images are not supported yet)`, {
       details: { id: spec.id },
     });
   }
+  if (spec.hostname !== undefined && spec.hostname.length > 64) {
+    throw new CodedError("INVALID_ARGUMENT", `Cannot create container "${spec.id}": hostname "${spec.hostname}" is longer than 64 characters`, { details: { id: spec.id } });
+  }
   const env = { PATH: defaultPath, ...spec.env };
-  const args = spec.init === true ? [initPathInContainer, "--", ...spec.command] : spec.command;
+  const args = pause ? pauseCommand : spec.init === true ? [initPathInContainer, "--", ...spec.command] : spec.command;
   const namespaces: Record<string, string>[] = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
   // Without a netns path the container shares the host's network, as on the process backend.
   if (spec.netnsPath !== undefined) namespaces.push({ type: "network", path: spec.netnsPath });
@@ -45,7 +52,7 @@ export function ociConfig(spec: ContainerSpec, options: OciBundleOptions): Recor
       rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
       noNewPrivileges: true,
     },
-    root: { path: spec.rootfsDir, readonly: false },
+    root: pause ? { path: options.pauseRootfs, readonly: true } : { path: spec.rootfsDir, readonly: false },
     hostname: spec.hostname ?? spec.id.slice(0, 63),
     mounts: mounts(spec, options),
     linux: {

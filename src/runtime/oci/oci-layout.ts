@@ -5,6 +5,7 @@
  * <root>/runtime/              the runtime's state (`runc --root`): only podvisor's containers
  * <root>/exits/<id>            conmon's exit files (watched with inotify)
  * <root>/sockets/              conmon's attach sockets
+ * <root>/pause-rootfs/         the root of infra containers without one: catatonit only
  * <root>/containers/<id>/bundle/config.json
  * <root>/containers/<id>/persist/exit     the exit status, kept for good
  * <root>/containers/<id>/pidfile, conmon.pid, started.json
@@ -58,6 +59,11 @@ export class OciLayout {
 
   get socketDir(): string {
     return join(this.root, "sockets");
+  }
+
+  /** The read-only root of infra containers that have none (see `oci-pause.ts`). */
+  get pauseRootfs(): string {
+    return join(this.root, "pause-rootfs");
   }
 
   container(id: string): ContainerPaths {
