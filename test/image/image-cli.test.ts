@@ -38,6 +38,13 @@ describe("the image commands and methods, against a daemon", () => {
     expect(images).toEqual([expect.objectContaining({ id, repoTags: [reference] })]);
     expect(output(await fixture.podvisor("images"))).toContain(`${registry.address}/test/busybox   latest`);
     expect(JSON.parse(output(await fixture.podvisor("inspecti", reference)))).toEqual({ status: expect.objectContaining({ id, repoDigests: [expect.stringMatching(/@sha256:/)] }) });
+    // PullImage streams its progress as notifications on the request's connection (from the main thread, through the API thread).
+    fixture.api.lines.length = 0;
+    const again = await fixture.api.call("PullImage", { image: { image: reference } });
+    expect(again.result).toEqual({ imageRef: id });
+    const progress = (fixture.api.lines as { method?: string; params?: { doneBytes: number; totalBytes: number } }[]).filter((line) => line.method === "progress");
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.at(-1)?.params).toMatchObject({ doneBytes: progress.at(-1)?.params?.totalBytes });
     const fs = await call<{ imageFilesystems: { fsId: { mountpoint: string }; usedBytes: number; inodesUsed: number; timestamp: number }[] }>(fixture.api, "ImageFsInfo");
     expect(fs.imageFilesystems).toEqual([{ fsId: { mountpoint: join(fixture.daemon.root, "images") }, usedBytes: expect.any(Number), inodesUsed: expect.any(Number), timestamp: expect.any(Number) }]);
     expect(fs.imageFilesystems[0]?.usedBytes).toBeGreaterThan(1_000_000);
