@@ -60,6 +60,10 @@ describe("containers from an image", () => {
     const whiteout = await run(sandboxId, { command: ["sh", "-c", "cat /etc/issue; ls /etc; test -e /etc/motd && echo motd-visible || echo motd-hidden"] });
     expect(whiteout.log).toContain("layer two");
     expect(whiteout.log).toContain("motd-hidden");
+    // The leak check finds nothing to take: the store has no mounts, the overlays are the containers' own.
+    const report = await t.supervisor.checkHost({ repair: true });
+    expect(report.leaks).toBe(0);
+    expect(report.kinds.mounts.owned.length).toBeGreaterThanOrEqual(4);
     await t.supervisor.removePodSandbox(sandboxId);
   });
 
