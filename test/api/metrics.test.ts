@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, test } from "vitest";
+import { ApiThreadMetrics } from "../../src/metrics/api-thread-metrics.ts";
 import { ProcessBackend } from "../../src/runtime/process-backend.ts";
 import type { RuntimeState, WaitForStoppedOptions } from "../../src/runtime/runtime-backend.ts";
 import { RawClient, startDaemonProcess } from "../support/daemon-process.ts";
@@ -183,4 +184,27 @@ test("the exposition lint finds what promtool would", () => {
   ]) expect(problems).toContain(expected);
   expect(problems.some((problem) => problem.endsWith(": garbage line"))).toBe(true);
   expect(problems.filter((problem) => problem.startsWith("f:") || problem.includes(": f "))).toEqual([]);
+});
+
+test("the API thread's histogram of status and list: each call timed, cumulative buckets, lint-clean text", async () => {
+  const metrics = new ApiThreadMetrics();
+  class Replica {
+    readonly #items = ["a", "b"];
+    listPodSandbox(): string[] {
+      return this.#items;
+    }
+    runPodSandbox(): string {
+      return "not timed";
+    }
+  }
+  const service = metrics.timeReads(new Replica());
+  expect(service.listPodSandbox()).toEqual(["a", "b"]);
+  expect(service.listPodSandbox()).toEqual(["a", "b"]);
+  expect(service.runPodSandbox()).toBe("not timed");
+  const text = await metrics.text();
+  expect(lintExposition(text)).toEqual([]);
+  expect(valueOf(text, 'podvisor_status_request_duration_seconds_count{method="ListPodSandbox"}')).toBe(2);
+  expect(valueOf(text, 'podvisor_status_request_duration_seconds_bucket{le="+Inf",method="ListPodSandbox"}')).toBe(2);
+  expect(valueOf(text, 'podvisor_status_request_duration_seconds_bucket{le="1",method="ListPodSandbox"}')).toBe(2);
+  expect(valueOf(text, 'podvisor_status_request_duration_seconds_count{method="PodSandboxStatus"}')).toBe(0);
 });
