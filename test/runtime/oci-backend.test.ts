@@ -70,10 +70,17 @@ describe("OciBackend (runc + conmon)", () => {
 
   test("init: true runs it under catatonit, and a bare sleep then stops on SIGTERM", async () => {
     const { id, pid } = await h.run(["sleep", "1000"], await ociSpec(h, "init", { init: true }));
-    expect(await readFile(`/proc/${pid}/comm`, "utf8")).toBe("catatonit\n");
+    await expect.poll(() => readFile(`/proc/${pid}/comm`, "utf8")).toBe("catatonit\n"); // runc's init execs it a moment after start
     await expect.poll(async () => (await h.backend.pids(id)).length).toBe(2);
     await h.backend.signal(id, "SIGTERM");
     expect(await h.backend.waitForStopped(id, { signal: deadline() })).toMatchObject({ exitCode: 143, signal: "SIGTERM" });
+  });
+
+  test("an infra container without a rootfs runs catatonit -P in the pause root, and stops on SIGTERM", async () => {
+    const { id, pid } = await h.run(["sleep", "infinity"], { id: "infra", infra: true, netnsPath: h.netnsPath });
+    await expect.poll(() => readFile(`/proc/${pid}/comm`, "utf8")).toBe("catatonit\n"); // runc's init execs it a moment after start
+    await h.backend.signal(id, "SIGTERM");
+    expect(await h.backend.waitForStopped(id, { signal: deadline() })).toMatchObject({ status: "stopped" });
   });
 
   test("killAll leaves no process of a shell that forked background children", async () => {
