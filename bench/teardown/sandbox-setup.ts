@@ -53,7 +53,12 @@ export async function setUpSandboxes(client: ApiClient, daemonPid: number, optio
           ...(options.rootfs === undefined ? {} : { rootfs: options.rootfs }),
           ...(options.init === true ? { init: true } : {}),
         };
-        const { containerId } = await client.call<{ containerId: string }>("CreateContainer", { podSandboxId, config });
+        const { containerId } = await client.call<{ containerId: string }>("CreateContainer", { podSandboxId, config }).catch((error: unknown) => {
+          if (options.init === true && /Unrecognized key: "init"/.test(String((error as Error).message))) {
+            throw new Error("Cannot benchmark this workload on an OCI backend: the daemon does not accept the container option `init` yet, and a bare process as PID 1 ignores SIGTERM", { cause: error });
+          }
+          throw error;
+        });
         await client.call("StartContainer", { containerId });
       }
     }
