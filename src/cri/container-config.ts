@@ -12,7 +12,7 @@ import { CriError } from "./cri-errors.ts";
 import { stringMap, sub } from "./cri-message.ts";
 import type { Message } from "./cri-message.ts";
 
-export function containerConfigFromCri(config: Message, sandbox: Pick<SandboxRecord, "logDirectory" | "hostNetwork" | "hostIpc">): ContainerConfig {
+export function containerConfigFromCri(config: Message, sandbox: Pick<SandboxRecord, "logDirectory" | "hostNetwork" | "hostIpc">, backend = "process"): ContainerConfig {
   const metadata = sub(config, "metadata");
   if (typeof metadata.name !== "string" || metadata.name === "") throw new CriError("INVALID_ARGUMENT", "Cannot create container: config.metadata.name is empty");
   const image = String(sub(config, "image").image ?? "");
@@ -32,7 +32,7 @@ export function containerConfigFromCri(config: Message, sandbox: Pick<SandboxRec
   }
   const workingDir = String(config.working_dir ?? "");
   const linux = sub(config, "linux");
-  const warnings = securityWarnings(sub(linux, "security_context"), sandbox);
+  const warnings = securityWarnings(sub(linux, "security_context"), sandbox, backend);
   const { resources, ignored } = resourcesFromCri(linux.resources);
   warnings.push(...ignored);
   return {
@@ -77,7 +77,8 @@ export function resourcesFromCri(value: Message | null | undefined): { resources
   return { resources, ignored };
 }
 
-function securityWarnings(security: Message, sandbox: Pick<SandboxRecord, "hostNetwork" | "hostIpc">): string[] {
+/** Each security option podvisor's container spec has no field for: said, with what the container gets instead. */
+function securityWarnings(security: Message, sandbox: Pick<SandboxRecord, "hostNetwork" | "hostIpc">, backend: string): string[] {
   const warnings: string[] = [];
   const runAsUser = security.run_as_user?.value;
   if (runAsUser !== undefined && Number(runAsUser) !== 0) throw new CriError("INVALID_ARGUMENT", `Cannot create container: run_as_user ${runAsUser} is not supported (processes run as root)`);
@@ -88,18 +89,19 @@ function securityWarnings(security: Message, sandbox: Pick<SandboxRecord, "hostN
   if (network === "NODE" && !sandbox.hostNetwork) throw new CriError("INVALID_ARGUMENT", "Cannot create container: namespace_options.network NODE, but its pod has a network namespace of its own");
   if (network === "CONTAINER" || network === "TARGET") throw new CriError("INVALID_ARGUMENT", `Cannot create container: namespace_options.network ${network} is not supported (the pod's only)`);
   if (namespaces.ipc === "CONTAINER" || namespaces.ipc === "TARGET") throw new CriError("INVALID_ARGUMENT", `Cannot create container: namespace_options.ipc ${namespaces.ipc} is not supported (the pod's only)`);
-  if (namespaces.pid !== undefined && namespaces.pid !== "NODE") warnings.push(`namespace_options.pid ${String(namespaces.pid)}: every process runs in the host's pid namespace`);
+  const pid = String(namespaces.pid ?? "POD");
+  if (pid !== (backend.includes("process") ? "NODE" : "CONTAINER")) warnings.push(`namespace_options.pid ${pid}: not applied (the ${backend} backend's pid namespace)`);
   const caps = sub(security, "capabilities");
-  if ([caps.add_capabilities, caps.drop_capabilities, caps.add_ambient_capabilities].some((list) => (list ?? []).length > 0)) warnings.push("capabilities: not applied (processes keep the daemon's)");
-  if (security.privileged !== true) warnings.push("privileged false: the process backend cannot confine the container (it runs as root with the daemon's capabilities)");
+  if ([caps.add_capabilities, caps.drop_capabilities, caps.add_ambient_capabilities].some((list) => (list ?? []).length > 0)) warnings.push(`capabilities: not applied (the ${backend} backend's defaults)`);
+  if (security.privileged !== true && backend.includes("process")) warnings.push("privileged false: the process backend cannot confine the container (it runs as root with the daemon's capabilities)");
   if (security.readonly_rootfs === true) warnings.push("readonly_rootfs: not applied");
   if (security.no_new_privs === true) warnings.push("no_new_privs: not applied");
   if ((security.masked_paths ?? []).length > 0 || (security.readonly_paths ?? []).length > 0) warnings.push("masked_paths/readonly_paths: not applied");
   if ((security.supplemental_groups ?? []).length > 0) warnings.push("supplemental_groups: not applied");
   const selinux = security.selinux_options;
   if (selinux !== null && selinux !== undefined && [selinux.user, selinux.role, selinux.type, selinux.level].some((part) => (part ?? "") !== "")) warnings.push("selinux_options: not applied");
-  if (security.seccomp !== null && security.seccomp !== undefined && security.seccomp.profile_type !== "Unconfined") warnings.push("seccomp: not applied (no seccomp filter)");
-  if ((security.seccomp_profile_path ?? "") !== "" && security.seccomp_profile_path !== "unconfined") warnings.push("seccomp_profile_path: not applied");
-  if ((security.apparmor !== null && security.apparmor !== undefined && security.apparmor.profile_type !== "Unconfined") || ((security.apparmor_profile ?? "") !== "" && security.apparmor_profile !== "unconfined")) warnings.push("apparmor: not applied");
+  if (security.seccomp !== null && security.seccomp !== undefined && security.seccomp.profile_type !== "Unconfined") warnings.push(`seccomp: not applied (the ${backend} backend's defaults)`);
+  if ((security.seccomp_profile_path ?? "") !== "" && security.seccomp_profile_path !== "unconfined") warnings.push(`seccomp_profile_path: not applied (the ${backend} backend's defaults)`);
+  if ((security.apparmor !== null && security.apparmor !== undefined && security.apparmor.profile_type !== "Unconfined") || ((security.apparmor_profile ?? "") !== "" && security.apparmor_profile !== "unconfined")) warnings.push(`apparmor: not applied (the ${backend} backend's defaults)`);
   return warnings;
 }

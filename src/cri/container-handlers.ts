@@ -16,7 +16,7 @@ const stateNames = { CONTAINER_CREATED: "created", CONTAINER_RUNNING: "running",
 const createContainer: Handler = async ({ service }, request) => {
   const sandboxId = requiredId(request.pod_sandbox_id, "create container", "pod_sandbox_id");
   const sandbox = service.podSandboxStatus(sandboxId);
-  const config = containerConfigFromCri(sub(request, "config"), sandbox);
+  const config = containerConfigFromCri(sub(request, "config"), sandbox, service.backendName);
   // Limits the host cannot take are said (a warning), not refused: kubelet sends cpu shares with every container.
   if (config.resources !== undefined && Object.keys(config.resources).length > 0 && !(await controllersAvailable(sandbox.cgroupPath, config.resources))) {
     config.warnings = [...(config.warnings ?? []), "linux.resources: not applied (this host's cgroup v2 has no cpu or memory controller for podvisor's cgroups)"];

@@ -5,8 +5,9 @@
  * log, opening it for every write (so a rotated log is followed by a new file at once:
  * ReopenContainerLog has nothing to do). What it cannot tell: the stream — stdout and stderr share
  * the backend's file, so every line is `stdout` — and the time a line was written (it stamps the
- * time it read it, within ~250 ms). A daemon that restarts follows again from the end of the file:
- * lines written while it was down are in the backend's log only.
+ * time it read it, within ~250 ms). An OCI runtime's container log is written by conmon in the CRI
+ * format already (stream and time exact): its lines are copied as they are. A daemon that restarts
+ * follows again from the end of the file: lines written while it was down are in the backend's log only.
  */
 import { watch } from "node:fs";
 import type { FSWatcher } from "node:fs";
@@ -30,8 +31,12 @@ export class CriLogs {
   readonly #followed = new Map<string, Follower>();
   readonly #statusOf: (id: string) => ContainerStatus | undefined;
 
-  constructor(statusOf: (id: string) => ContainerStatus | undefined) {
+  /** Whether the backend's log is raw output (the process backend), or in the CRI format already (conmon's). */
+  readonly #rawOutput: boolean;
+
+  constructor(statusOf: (id: string) => ContainerStatus | undefined, options: { rawOutput: boolean }) {
     this.#statusOf = statusOf;
+    this.#rawOutput = options.rawOutput;
   }
 
   /** Starts following a running container that has a CRI log; `fromEnd` after a restart. */
@@ -94,7 +99,7 @@ export class CriLogs {
     const stamp = new Date().toISOString();
     const path = status.criLogPath as string;
     await mkdir(dirname(path), { recursive: true });
-    await appendFile(path, lines.map((line) => `${stamp} stdout F ${line}\n`).join(""));
+    await appendFile(path, lines.map((line) => (this.#rawOutput ? `${stamp} stdout F ${line}\n` : `${line}\n`)).join(""));
   }
 
   #stop(id: string): void {

@@ -47,7 +47,7 @@ export async function startCriServer(options: { path: string; service: CriPodSer
     } catch {
       return undefined;
     }
-  });
+  }, { rawOutput: (options.service.backendName ?? "process").includes("process") });
   const context: CriContext = { service: options.service, root: options.root, logs };
   const server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
   server.addService(RuntimeService.service, implementation(RuntimeService.service, { ...runtimeInfoHandlers, ...sandboxHandlers, ...containerHandlers, ...statsHandlers }, context));

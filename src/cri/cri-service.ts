@@ -23,6 +23,8 @@ export interface CriPodService {
   listContainers(filter?: { podSandboxId?: string; state?: "created" | "running" | "exited" }): ContainerStatus[];
   execSync?(id: string, command: string[], options?: ExecOptions): Promise<ExecResult>;
   networkStatus?(): Promise<NetworkStatus> | NetworkStatus;
+  /** The runtime backend's name (`process`, `runc` …): what the warnings of a container's config name. */
+  readonly backendName?: string;
 }
 
 /** What every handler is given. */

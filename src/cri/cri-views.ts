@@ -28,13 +28,13 @@ export function podSandbox(status: SandboxView): Message {
   };
 }
 
-/** PodSandboxStatus's `status`: the pid namespace is always the host's (the process backend has none of its own). */
-export function podSandboxStatus(status: SandboxView): Message {
+/** PodSandboxStatus's `status`: the pid namespace is the host's with the process backend, each container's own with an OCI runtime. */
+export function podSandboxStatus(status: SandboxView, backend = "process"): Message {
   const ips = status.network?.ips ?? [];
   return {
     ...podSandbox(status),
     network: { ip: status.network?.ip ?? "", additional_ips: ips.filter((ip) => ip !== status.network?.ip).map((ip) => ({ ip })) },
-    linux: { namespaces: { options: { network: status.hostNetwork ? "NODE" : "POD", ipc: status.hostIpc ? "NODE" : "POD", pid: "NODE" } } },
+    linux: { namespaces: { options: { network: status.hostNetwork ? "NODE" : "POD", ipc: status.hostIpc ? "NODE" : "POD", pid: backend.includes("process") ? "NODE" : "CONTAINER" } } },
   };
 }
 

@@ -9,7 +9,7 @@ import { CriError } from "./cri-errors.ts";
 import { stringMap, sub } from "./cri-message.ts";
 import type { Message } from "./cri-message.ts";
 
-export function sandboxConfigFromCri(request: Message): SandboxConfig {
+export function sandboxConfigFromCri(request: Message, backend = "process"): SandboxConfig {
   const config = sub(request, "config");
   const metadata = sub(config, "metadata");
   if (typeof metadata.name !== "string" || metadata.name === "") throw new CriError("INVALID_ARGUMENT", "Cannot run pod sandbox: config.metadata.name is empty");
@@ -23,7 +23,9 @@ export function sandboxConfigFromCri(request: Message): SandboxConfig {
   const warn = (what: string) => warnings.push(what);
   const userns = sub(namespaces, "userns_options").mode as string | undefined;
   if (userns !== undefined && userns !== "NODE") throw new CriError("INVALID_ARGUMENT", `Cannot run pod sandbox: user namespace mode ${userns} is not supported (only NODE)`);
-  if (namespaces.pid !== undefined && namespaces.pid !== "NODE") warn(`namespace_options.pid ${String(namespaces.pid)}: every process runs in the host's pid namespace`);
+  const pid = String(namespaces.pid ?? "POD");
+  if (backend.includes("process") && pid !== "NODE") warn(`namespace_options.pid ${pid}: not applied (the process backend runs every process in the host's pid namespace)`);
+  if (!backend.includes("process") && pid !== "CONTAINER") warn(`namespace_options.pid ${pid}: not applied (the ${backend} backend gives each container a pid namespace of its own)`);
   const runAsUser = security.run_as_user?.value;
   if (runAsUser !== undefined && runAsUser !== 0) throw new CriError("INVALID_ARGUMENT", `Cannot run pod sandbox: run_as_user ${runAsUser} is not supported (processes run as root)`);
   if (security.run_as_group?.value !== undefined && security.run_as_group.value !== 0) throw new CriError("INVALID_ARGUMENT", "Cannot run pod sandbox: run_as_group is not supported (processes run as root)");

@@ -10,7 +10,7 @@ import { stopBudget } from "./stop-budget.ts";
 const log = getLogger("cri");
 
 const runPodSandbox: Handler = async ({ service }, request) => {
-  const config = sandboxConfigFromCri(request);
+  const config = sandboxConfigFromCri(request, service.backendName);
   const id = await service.runPodSandbox(config);
   if (config.warnings !== undefined) log.warn("Pod sandbox runs without some of what it asked for", { podSandboxId: id, warnings: config.warnings });
   return { pod_sandbox_id: id };
@@ -43,7 +43,7 @@ const podSandboxStatusHandler: Handler = ({ service }, request) => {
   const id = requiredId(request.pod_sandbox_id, "get pod sandbox status", "pod_sandbox_id");
   const status = service.podSandboxStatus(id);
   return {
-    status: podSandboxStatus(status),
+    status: podSandboxStatus(status, service.backendName),
     info: request.verbose === true ? { info: JSON.stringify(status) } : {},
     containers_statuses: [],
     timestamp: nanos(Date.now()),
