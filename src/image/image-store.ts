@@ -21,6 +21,7 @@ import { storeUsage } from "./image-usage.ts";
 import type { StoreUsage } from "./image-usage.ts";
 import type { RegistryCredentials } from "./registry-auth.ts";
 import { RegistryClient } from "./registry-client.ts";
+import { PullWatchdog } from "./pull-watchdog.ts";
 
 const log = getLogger("image:store");
 
@@ -29,7 +30,11 @@ export interface ImageStoreOptions {
   root: string;
   /** Registries reached over plain HTTP besides loopback (`--insecure-registry`). */
   insecureRegistries?: string[];
+  /** How long a pull may receive nothing while a request is open (pull-watchdog.ts); default 5 min. */
+  pullProgressTimeoutMs?: number;
 }
+
+const defaultPullProgressTimeoutMs = 300_000;
 
 export interface PullOptions {
   auth?: RegistryCredentials;
@@ -42,6 +47,7 @@ export class ImageStore {
   readonly layersDir: string;
   readonly blobs: BlobStore;
   readonly #client: RegistryClient;
+  readonly #pullProgressTimeoutMs: number;
   #images: ImageRecord[] = [];
   #lock: Promise<unknown> = Promise.resolve();
   readonly #inFlight = new Map<string, Promise<unknown>>();
@@ -55,6 +61,7 @@ export class ImageStore {
     this.layersDir = join(this.dir, "layers");
     this.blobs = new BlobStore(this.dir);
     this.#client = new RegistryClient({ insecureRegistries: options.insecureRegistries });
+    this.#pullProgressTimeoutMs = options.pullProgressTimeoutMs ?? defaultPullProgressTimeoutMs;
   }
 
   /** Opens the store: what an interrupted pull left is removed, then what no image references. */
@@ -96,8 +103,15 @@ export class ImageStore {
     const reference = parseImageReference(text);
     const started = Date.now();
     log.info("Pulling image", { reference: formatImageReference(reference) });
-    const source = registrySource(this.#client, reference, options.auth);
-    const ingested = await this.#ingest(source, reference.digest ?? reference.tag ?? "latest", options);
+    const watchdog = new PullWatchdog(formatImageReference(reference), this.#pullProgressTimeoutMs);
+    const signal = options.signal === undefined ? watchdog.signal : AbortSignal.any([options.signal, watchdog.signal]);
+    const source = watchdog.watch(registrySource(this.#client, reference, options.auth));
+    let ingested: IngestResult;
+    try {
+      ingested = await this.#ingest(source, reference.digest ?? reference.tag ?? "latest", { ...options, signal });
+    } finally {
+      watchdog.stop();
+    }
     const tags = reference.tag !== undefined && reference.digest === undefined ? [`${reference.name}:${reference.tag}`] : [];
     const image = await this.#commit(ingested, tags, [`${reference.name}@${ingested.topDigest}`]);
     log.info("Pulled image", { reference: formatImageReference(reference), id: image.id, durationMs: Date.now() - started });

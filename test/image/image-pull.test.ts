@@ -164,6 +164,20 @@ describe("ImageStore.pull()", () => {
     }
   });
 
+  test("a pull that receives nothing for its progress timeout fails with DEADLINE_EXCEEDED, and nothing is stored", async () => {
+    const proxy = await startStallingProxy(registry.address, layerDigest);
+    const root = await mkdtemp(join(tmpdir(), "pvtest-images-"));
+    roots.push(root);
+    try {
+      const store = await ImageStore.open({ root, pullProgressTimeoutMs: 1_000 });
+      await expect(store.pull(`${proxy.address}/test/busybox:latest`)).rejects.toMatchObject({ code: "DEADLINE_EXCEEDED", message: expect.stringContaining("no data from the registry") });
+      expect(store.list()).toEqual([]);
+      expect(await storedFiles(store)).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   test("a pull killed with SIGKILL mid-blob leaves nothing that counts once the store is opened again", async () => {
     const proxy = await startStallingProxy(registry.address, layerDigest);
     const root = await mkdtemp(join(tmpdir(), "pvtest-images-"));
