@@ -3,8 +3,9 @@
  *
  *   actors   the actor runtime: ask round trips, tell throughput, broadcast-and-gather,
  *            under Node and under Deno, printed as one table.
- *   teardown N sandboxes × M containers stopped all at once by a podvisor daemon, against the
- *            reference's sequential way and the raw floor of the same host work.
+ *   teardown N sandboxes × M containers stopped all at once by a podvisor daemon (process backend,
+ *            runc or crun), against the reference's sequential way, the own floor of the same host
+ *            work and the C floor (../shared/bench/rawfloor.c).
  *   crash    crash trials: a daemon killed with SIGKILL at a random moment of a stop-all, restarted
  *            on the same root; counts leaks and lost exit codes.
  */
