@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { CodedError } from "../../errors/coded-error.ts";
 import { cgroupPids, createCgroup, isPopulated, killCgroup } from "../../host/cgroup.ts";
@@ -312,6 +312,8 @@ export class OciBackend implements RuntimeBackend {
 
   /** A container of the same id the runtime still has (a daemon restarted before it started it). */
   async #removeLeftover(container: Container): Promise<void> {
+    // Without its folder there is no leftover to find: a fork of `list` saved on every new container.
+    if (!(await stat(container.paths.dir).then(() => true, () => false))) return;
     const listed = (await this.runtime.list()).some((entry) => entry.id === container.spec.id);
     if (listed) await this.#removeAll(container);
   }
