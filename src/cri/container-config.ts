@@ -1,10 +1,10 @@
 /**
  * A CRI `ContainerConfig` as the supervisor's container config. Honoured: metadata, command + args,
  * working_dir, envs, labels, annotations, log_path, linux.resources (cpu and memory, written into
- * its cgroup), a rootfs directory as `image.image`. Refused (INVALID_ARGUMENT or UNIMPLEMENTED):
- * what would change what runs and cannot be done (another user, mounts, devices, a tty, images by
- * name until the image store is wired in). Kept as warnings: isolation options the process backend
- * does not apply (capabilities, seccomp, AppArmor, SELinux …). docs/CRI.md has the table.
+ * its cgroup), image (a stored image, or a root file system directory as an absolute path).
+ * Refused (INVALID_ARGUMENT or UNIMPLEMENTED): what would change what runs and cannot be done
+ * (another user, mounts, devices, a tty). Kept as warnings: isolation options podvisor's container
+ * spec has no field for (capabilities, seccomp, AppArmor, SELinux …). docs/CRI.md has the table.
  */
 import { isAbsolute, join, normalize } from "node:path";
 import type { ContainerConfig, ContainerResources, SandboxRecord } from "../state/records.ts";
@@ -17,11 +17,10 @@ export function containerConfigFromCri(config: Message, sandbox: Pick<SandboxRec
   if (typeof metadata.name !== "string" || metadata.name === "") throw new CriError("INVALID_ARGUMENT", "Cannot create container: config.metadata.name is empty");
   const image = String(sub(config, "image").image ?? "");
   if (image === "") throw new CriError("INVALID_ARGUMENT", "Cannot create container: config.image.image is empty");
-  if (!isAbsolute(image)) {
-    throw new CriError("UNIMPLEMENTED", `Cannot create container: image "${image}": containers from images are not implemented yet; name a root file system directory (an absolute path) as the image`);
-  }
-  const command = [...(config.command ?? []), ...(config.args ?? [])] as string[];
-  if (command.length === 0) throw new CriError("INVALID_ARGUMENT", "Cannot create container: no command and no args (an image's entrypoint is not available yet)");
+  // The supervisor applies the image by CRI's rules (supervisor/container-image.ts): `command`
+  // replaces its entrypoint, `args` its cmd; an absolute path is a root file system directory.
+  const command = (config.command ?? []) as string[];
+  const args = (config.args ?? []) as string[];
   if ((config.mounts ?? []).length > 0) throw new CriError("UNIMPLEMENTED", "Cannot create container: mounts are not implemented yet");
   if ((config.devices ?? []).length > 0 || (config.CDI_devices ?? []).length > 0) throw new CriError("UNIMPLEMENTED", "Cannot create container: devices are not implemented yet");
   if (config.tty === true || config.stdin === true) throw new CriError("UNIMPLEMENTED", "Cannot create container: stdin and tty need streaming, which is not implemented yet");
@@ -37,10 +36,10 @@ export function containerConfigFromCri(config: Message, sandbox: Pick<SandboxRec
   warnings.push(...ignored);
   return {
     name: metadata.name,
-    command,
+    ...(command.length === 0 ? {} : { command }),
+    ...(args.length === 0 ? {} : { args }),
     env,
     ...(workingDir === "" ? {} : { cwd: workingDir }),
-    rootfs: image,
     image,
     attempt: Number(metadata.attempt ?? 0),
     labels: stringMap(config.labels),

@@ -199,8 +199,8 @@ describe.each(["process", "runc"])("the CRI endpoint of a daemon on node, backen
     const { pod_sandbox_id: podId } = await cri.runtime("RunPodSandbox", { config: podConfig("bad-containers") });
     const badContainers: [Record<string, unknown>, string, RegExp][] = [
       [{ metadata: { name: "" }, image: { image: rootfs }, command: ["true"] }, "INVALID_ARGUMENT", /metadata.name is empty/],
-      [containerConfig("c", "docker.io/library/busybox:latest", ["true"]), "UNIMPLEMENTED", /containers from images are not implemented yet/],
-      [containerConfig("c", rootfs, []), "INVALID_ARGUMENT", /no command and no args/],
+      [containerConfig("c", "docker.io/library/busybox:latest", ["true"]), "NOT_FOUND", /image docker.io\/library\/busybox:latest is not in the store/],
+      [containerConfig("c", rootfs, []), "INVALID_ARGUMENT", /command: is required without an image/],
       [containerConfig("c", rootfs, ["true"], { mounts: [{ container_path: "/data", host_path: dir }] }), "UNIMPLEMENTED", /mounts are not implemented yet/],
       [containerConfig("c", rootfs, ["true"], { tty: true }), "UNIMPLEMENTED", /streaming/],
       [containerConfig("c", rootfs, ["true"], { log_path: "c.log" }), "INVALID_ARGUMENT", /log_path needs the pod sandbox's log_directory/],
