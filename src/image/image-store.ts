@@ -9,7 +9,10 @@ import { join } from "node:path";
 import { CodedError } from "../errors/coded-error.ts";
 import { getLogger } from "../log/logger.ts";
 import { BlobStore } from "./blob-store.ts";
-import { asImageId, digestHex } from "./digest.ts";
+import { digestHex } from "./digest.ts";
+import { collectGarbage } from "./image-gc.ts";
+import { findImage } from "./image-lookup.ts";
+import { RefCounts } from "./ref-counts.ts";
 import { loadImageIndex, saveImageIndex, writeLayoutMarker } from "./image-index.ts";
 import type { ImageRecord } from "./image-index.ts";
 import { ingestImage } from "./image-ingest.ts";
@@ -51,10 +54,10 @@ export class ImageStore {
   #images: ImageRecord[] = [];
   #lock: Promise<unknown> = Promise.resolve();
   readonly #inFlight = new Map<string, Promise<unknown>>();
-  readonly #pins = new Map<string, number>();
+  readonly #pins = new RefCounts();
   #inUse: (image: ImageRecord) => string | undefined = () => undefined;
   /** Images held by containers being created (before their records name them). */
-  readonly #holds = new Map<string, number>();
+  readonly #holds = new RefCounts();
 
   private constructor(options: ImageStoreOptions) {
     this.dir = join(options.root, "images");
@@ -87,15 +90,7 @@ export class ImageStore {
 
   /** Holds an image for a container being created: RemoveImage refuses it until the release. */
   hold(image: ImageRecord): () => void {
-    this.#holds.set(image.id, (this.#holds.get(image.id) ?? 0) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const count = (this.#holds.get(image.id) ?? 1) - 1;
-      if (count <= 0) this.#holds.delete(image.id);
-      else this.#holds.set(image.id, count);
-    };
+    return this.#holds.take([image.id]);
   }
 
   /** Pulls `text` from its registry; returns the image (its id is CRI's `imageRef`). */
@@ -141,24 +136,9 @@ export class ImageStore {
     return image === undefined ? [] : [image];
   }
 
-  /**
-   * The image `text` names: an id (`sha256:<hex>`, or a unique hex prefix of at least 12), a
-   * reference by tag, or by digest. Undefined if the store has none; a malformed reference throws.
-   */
+  /** The image `text` names (an id, a tag or a digest: image-lookup.ts); undefined if none. */
   find(text: string): ImageRecord | undefined {
-    const id = asImageId(text);
-    if (id !== undefined) return this.#images.find((image) => image.id === id);
-    if (/^[0-9a-f]{12,63}$/.test(text)) {
-      const matches = this.#images.filter((image) => digestHex(image.id).startsWith(text));
-      if (matches.length === 1) return matches[0];
-    }
-    const reference = parseImageReference(text);
-    if (reference.digest !== undefined) {
-      const wanted = `${reference.name}@${reference.digest}`;
-      return this.#images.find((image) => image.repoDigests.includes(wanted) || (image.manifestDigest === reference.digest && image.repoDigests.some((one) => one.startsWith(`${reference.name}@`))));
-    }
-    const wanted = `${reference.name}:${reference.tag}`;
-    return this.#images.find((image) => image.repoTags.includes(wanted));
+    return findImage(this.#images, text);
   }
 
   /** Removes the image `text` names (every tag of it), then its unshared blobs and layers. Unknown: done. */
@@ -194,26 +174,8 @@ export class ImageStore {
     return storeUsage(this.dir);
   }
 
-  async #collect(): Promise<{ blobs: number; layers: number }> {
-    const keep = new Set(this.#pins.keys());
-    for (const image of this.#images) {
-      keep.add(image.manifestDigest).add(image.id);
-      for (const layer of image.layers) keep.add(layer.digest).add(`layer:${layer.diffId}`);
-    }
-    let blobs = 0;
-    let layers = 0;
-    for (const digest of await this.blobs.list()) {
-      if (keep.has(digest)) continue;
-      await this.blobs.remove(digest);
-      blobs++;
-    }
-    for (const name of await readdir(this.layersDir)) {
-      if (!/^[0-9a-f]{64}$/.test(name) || keep.has(`layer:sha256:${name}`)) continue;
-      await rm(join(this.layersDir, name), { recursive: true, force: true });
-      layers++;
-    }
-    if (blobs + layers > 0) log.info("Collected image garbage", { blobs, layers });
-    return { blobs, layers };
+  #collect(): Promise<{ blobs: number; layers: number }> {
+    return collectGarbage({ blobs: this.blobs, layersDir: this.layersDir, images: this.#images, pinned: this.#pins.keys() });
   }
 
   /** Names an ingested image in the index: its tags move here from any other image. */
@@ -251,16 +213,7 @@ export class ImageStore {
         this.#inFlight.set(key, promise);
         return promise;
       },
-      pin: (keys) => {
-        for (const key of keys) this.#pins.set(key, (this.#pins.get(key) ?? 0) + 1);
-        return () => {
-          for (const key of keys) {
-            const count = (this.#pins.get(key) ?? 1) - 1;
-            if (count <= 0) this.#pins.delete(key);
-            else this.#pins.set(key, count);
-          }
-        };
-      },
+      pin: (keys) => this.#pins.take(keys),
     };
   }
 
