@@ -37,6 +37,7 @@ export function sandboxConfigFromCri(request: Message, backend = "process"): San
   if (Object.keys(stringMap(linux.sysctls)).length > 0) warn("linux.sysctls: not applied");
   if (linux.overhead !== null && linux.overhead !== undefined) warn("linux.overhead: not applied");
   if (linux.resources !== null && linux.resources !== undefined) warn("linux.resources (pod level): not applied; each container's are");
+  if ((config.hostname ?? "") !== "" && backend.includes("process")) warn("hostname: not applied (the process backend has no UTS namespace: the host's name)");
   const dns = sub(config, "dns_config");
   if ((dns.servers ?? []).length + (dns.searches ?? []).length + (dns.options ?? []).length > 0) warn("dns_config: no resolv.conf is written");
   if ((config.port_mappings ?? []).length > 0) warn("port_mappings: no port is forwarded");
