@@ -3,7 +3,9 @@
  * SHUT_WR, as `echo … | socat - UNIX-CONNECT:…` does), and then reads. Every request it sent
  * before its end is answered, and only then does the daemon end its side.
  */
+import { existsSync } from "node:fs";
 import net from "node:net";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { RawClient, startDaemonProcess } from "../support/daemon-process.ts";
 import type { DaemonProcess } from "../support/daemon-process.ts";
@@ -24,6 +26,8 @@ function halfClosingExchange(socketPath: string, text: string): Promise<{ lines:
     socket.once("connect", () => socket.end(text));
   });
 }
+
+const socat = ["/usr/bin/socat", "/usr/local/bin/socat", "/bin/socat"].find((path) => existsSync(path));
 
 describe.each(runtimes)("a half-closing client of a daemon on %s", (runtime) => {
   let daemon: DaemonProcess;
@@ -72,5 +76,18 @@ describe.each(runtimes)("a half-closing client of a daemon on %s", (runtime) => 
     const { lines, endedByDaemon } = await halfClosingExchange(daemon.socket, "");
     expect(lines).toEqual([]);
     expect(endedByDaemon).toBe(true);
+  });
+
+  test.skipIf(socat === undefined)("`echo … | socat` exactly as docs/API.md shows it prints the answer", async () => {
+    const request = JSON.stringify({ jsonrpc: "2.0", id: 2, method: "RunPodSandbox", params: { config: { name: "socat" } } });
+    const result = await execa("sh", ["-c", `echo '${request}' | ${socat} -t 30 - UNIX-CONNECT:${daemon.socket}`], { reject: false });
+    expect(result.exitCode, String(result.stderr)).toBe(0);
+    const answer = JSON.parse(String(result.stdout));
+    expect(answer).toMatchObject({ jsonrpc: "2.0", id: 2, result: { podSandboxId: expect.any(String) } });
+    // socat's own default wait after its input ends (half a second) is enough for a quick answer too.
+    const version = await execa("sh", ["-c", `echo '{"jsonrpc":"2.0","id":1,"method":"Version"}' | ${socat} - UNIX-CONNECT:${daemon.socket}`], { reject: false });
+    expect(JSON.parse(String(version.stdout))).toMatchObject({ id: 1, result: { runtime } });
+    expect((await api.call("StopPodSandbox", { podSandboxId: answer.result.podSandboxId })).error).toBeUndefined();
+    expect((await api.call("RemovePodSandbox", { podSandboxId: answer.result.podSandboxId })).error).toBeUndefined();
   });
 });
