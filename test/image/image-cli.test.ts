@@ -1,11 +1,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { call, failureLine, output, startCliFixture } from "../cli/cli-harness.ts";
 import type { CliFixture } from "../cli/cli-harness.ts";
 import { buildTestImage, pushImage, startRegistry } from "../support/registry.ts";
 import type { TestRegistry } from "../support/registry.ts";
+import { commandFor } from "../support/runtimes.ts";
 
 const runtime = "Deno" in globalThis ? "deno" : "node";
 let dir: string;
@@ -51,6 +53,19 @@ describe("the image commands and methods, against a daemon", () => {
     expect(output(await fixture.podvisor("rmi", reference))).toBe(reference);
     expect(await call(fixture.api, "ImageStatus", { image: { image: reference } })).toEqual({ image: null });
     expect(failureLine(await fixture.podvisor("inspecti", reference))).toContain("no such image");
+  });
+
+  test("pull shows a progress bar on a terminal", async () => {
+    const reference = `${registry.address}/test/busybox:latest`;
+    const [file, args] = commandFor(runtime, new URL("../../src/cli/main.ts", import.meta.url).pathname, ["pull", reference]);
+    const bin = new URL(`../../node_modules/.bin/${file}`, import.meta.url).pathname;
+    // script(1) gives the CLI a pseudo-terminal, as a person's shell would.
+    const shellCommand = [bin, ...args].map((word) => `'${word}'`).join(" ");
+    const result = await execa("script", ["-qec", shellCommand, "/dev/null"], { reject: false, stdin: "ignore", env: { PODVISOR_SOCKET: fixture.daemon.socket, PODVISOR_LOG_LEVEL: "warn" } });
+    expect(result.exitCode, String(result.stdout)).toBe(0);
+    expect(String(result.stdout)).toMatch(/Pulling .*\d+(\.\d+)?[kM]?B\/\d+(\.\d+)?[kM]?B/);
+    expect(String(result.stdout)).toMatch(/Image is up to date for sha256:[0-9a-f]{64}/);
+    output(await fixture.podvisor("rmi", reference));
   });
 
   test("image load of an OCI layout", async () => {

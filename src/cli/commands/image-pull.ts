@@ -25,7 +25,7 @@ export function addImagePullCommand(program: Command): void {
       withClient(command, async ({ client, output }) => {
         const auth = authOf(flags);
         const bar = process.stderr.isTTY && !isStructured(output)
-          ? new SingleBar({ format: "Pulling {bar} {done}/{total}", hideCursor: true, stream: process.stderr, clearOnComplete: true }, undefined)
+          ? new SingleBar({ format: "Pulling {bar} {doneSize}/{totalSize}", hideCursor: true, stream: process.stderr, clearOnComplete: true }, undefined)
           : undefined;
         let started = false;
         try {
@@ -34,7 +34,7 @@ export function addImagePullCommand(program: Command): void {
               if (method !== "progress" || bar === undefined) return;
               const doneBytes = Number(params.doneBytes);
               const totalBytes = Number(params.totalBytes);
-              const payload = { done: formatSize(doneBytes), total: formatSize(totalBytes) };
+              const payload = { doneSize: formatSize(doneBytes), totalSize: formatSize(totalBytes) };
               if (!started) bar.start(totalBytes, doneBytes, payload);
               else bar.update(doneBytes, payload);
               started = true;
