@@ -5,7 +5,7 @@
  * c-floor-plan.ts decides at which N (it cannot run every N here).
  */
 import { createHash } from "node:crypto";
-import { access, mkdir, mkdtemp, open, readFile, rm } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -81,18 +81,18 @@ export async function runCFloor(binary: string, options: CFloorRunOptions): Prom
   const args = ["-n", String(options.sandboxes), "-m", String(options.containers), "-t", "par", "-j", "2", "-c", "-g", String(options.graceMs), "-p", prefix];
   if (options.ignoreTerm) args.push("-i");
   if (options.overlay) args.push("-o");
-  const [file, argv] = options.fileLimit === undefined
-    ? [binary, args]
-    : ["sh", ["-c", 'ulimit -n "$0" && exec "$@"', String(options.fileLimit), binary, ...args]];
   // Setting up thousands of sandboxes takes minutes on a busy 2-core machine: bound it generously.
   const timeout = 10 * 60_000 + options.sandboxes * (options.containers + 1) * 50 + options.graceMs;
   // Its output goes to files, not pipes: the processes of a run that failed halfway inherit
-  // them and live on until cleaned up, and a pipe would not end before they do.
+  // them and live on until cleaned up, and a pipe would not end before they do. A shell opens the
+  // files (and lowers the open-file limit when asked), then becomes rawfloor.
   const outputDir = await mkdtemp(join(tmpdir(), "pvrf-output-"));
   const [outFile, errFile] = [join(outputDir, "stdout"), join(outputDir, "stderr")];
   try {
-    const [out, err] = [await open(outFile, "w"), await open(errFile, "w")];
-    const result = await execa(file, argv, { reject: false, timeout, stdin: "ignore", stdout: out.fd, stderr: err.fd }).finally(() => Promise.all([out.close(), err.close()]));
+    const limit = options.fileLimit === undefined ? "" : 'ulimit -n "$PVRF_LIMIT" || exit 97; ';
+    const env = { PVRF_OUT: outFile, PVRF_ERR: errFile, PVRF_LIMIT: String(options.fileLimit ?? "") };
+    const script = `exec >"$PVRF_OUT" 2>"$PVRF_ERR"; ${limit}exec "$0" "$@"`;
+    const result = await execa("sh", ["-c", script, binary, ...args], { reject: false, timeout, stdio: "ignore", env });
     const [stdout, stderr] = [await readFile(outFile, "utf8"), (await readFile(errFile, "utf8")).trim()];
     const command = [binary, ...args].join(" ");
     if (result.exitCode === 2 && /sandboxes need \d+ descriptors/.test(stderr)) return { tooLarge: true, message: stderr };
