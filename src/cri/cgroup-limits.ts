@@ -28,7 +28,7 @@ export function limitFiles(resources: ContainerResources): [file: string, value:
 /** cgroup v1 shares [2, 262144] onto v2 weight [1, 10000]. */
 export function sharesToWeight(shares: number): number {
   const clamped = Math.min(Math.max(shares, 2), 262_144);
-  return Math.round(1 + ((clamped - 2) * 9_999) / 262_142);
+  return 1 + Math.floor(((clamped - 2) * 9_999) / 262_142);
 }
 
 export async function writeLimits(cgroupPath: string, resources: ContainerResources, what: string): Promise<void> {

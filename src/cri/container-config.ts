@@ -88,8 +88,8 @@ function securityWarnings(security: Message, sandbox: Pick<SandboxRecord, "hostN
   if (network === "NODE" && !sandbox.hostNetwork) throw new CriError("INVALID_ARGUMENT", "Cannot create container: namespace_options.network NODE, but its pod has a network namespace of its own");
   if (network === "CONTAINER" || network === "TARGET") throw new CriError("INVALID_ARGUMENT", `Cannot create container: namespace_options.network ${network} is not supported (the pod's only)`);
   if (namespaces.ipc === "CONTAINER" || namespaces.ipc === "TARGET") throw new CriError("INVALID_ARGUMENT", `Cannot create container: namespace_options.ipc ${namespaces.ipc} is not supported (the pod's only)`);
-  const pid = String(namespaces.pid ?? "POD");
-  if (pid !== (backend.includes("process") ? "NODE" : "CONTAINER")) warnings.push(`namespace_options.pid ${pid}: not applied (the ${backend} backend's pid namespace)`);
+  const pid = namespaces.pid === undefined ? undefined : String(namespaces.pid);
+  if (pid !== undefined && pid !== (backend.includes("process") ? "NODE" : "CONTAINER")) warnings.push(`namespace_options.pid ${pid}: not applied (the ${backend} backend's pid namespace)`);
   const caps = sub(security, "capabilities");
   if ([caps.add_capabilities, caps.drop_capabilities, caps.add_ambient_capabilities].some((list) => (list ?? []).length > 0)) warnings.push(`capabilities: not applied (the ${backend} backend's defaults)`);
   if (security.privileged !== true && backend.includes("process")) warnings.push("privileged false: the process backend cannot confine the container (it runs as root with the daemon's capabilities)");

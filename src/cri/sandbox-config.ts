@@ -23,9 +23,9 @@ export function sandboxConfigFromCri(request: Message, backend = "process"): San
   const warn = (what: string) => warnings.push(what);
   const userns = sub(namespaces, "userns_options").mode as string | undefined;
   if (userns !== undefined && userns !== "NODE") throw new CriError("INVALID_ARGUMENT", `Cannot run pod sandbox: user namespace mode ${userns} is not supported (only NODE)`);
-  const pid = String(namespaces.pid ?? "POD");
-  if (backend.includes("process") && pid !== "NODE") warn(`namespace_options.pid ${pid}: not applied (the process backend runs every process in the host's pid namespace)`);
-  if (!backend.includes("process") && pid !== "CONTAINER") warn(`namespace_options.pid ${pid}: not applied (the ${backend} backend gives each container a pid namespace of its own)`);
+  const pid = namespaces.pid === undefined ? undefined : String(namespaces.pid);
+  if (pid !== undefined && backend.includes("process") && pid !== "NODE") warn(`namespace_options.pid ${pid}: not applied (the process backend runs every process in the host's pid namespace)`);
+  if (pid !== undefined && !backend.includes("process") && pid !== "CONTAINER") warn(`namespace_options.pid ${pid}: not applied (the ${backend} backend gives each container a pid namespace of its own)`);
   const runAsUser = security.run_as_user?.value;
   if (runAsUser !== undefined && runAsUser !== 0) throw new CriError("INVALID_ARGUMENT", `Cannot run pod sandbox: run_as_user ${runAsUser} is not supported (processes run as root)`);
   if (security.run_as_group?.value !== undefined && security.run_as_group.value !== 0) throw new CriError("INVALID_ARGUMENT", "Cannot run pod sandbox: run_as_group is not supported (processes run as root)");
@@ -41,14 +41,14 @@ export function sandboxConfigFromCri(request: Message, backend = "process"): San
   const dns = sub(config, "dns_config");
   if ((dns.servers ?? []).length + (dns.searches ?? []).length + (dns.options ?? []).length > 0) warn("dns_config: no resolv.conf is written");
   if ((config.port_mappings ?? []).length > 0) warn("port_mappings: no port is forwarded");
-  const logDirectory = config.log_directory === "" ? undefined : String(config.log_directory);
+  const logDirectory = (config.log_directory ?? "") === "" ? undefined : String(config.log_directory);
   if (logDirectory !== undefined && !logDirectory.startsWith("/")) throw new CriError("INVALID_ARGUMENT", "Cannot run pod sandbox: log_directory must be an absolute path");
   return {
     name: metadata.name,
     uid: String(metadata.uid ?? ""),
     namespace: String(metadata.namespace ?? ""),
     attempt: Number(metadata.attempt ?? 0),
-    ...(config.hostname === "" ? {} : { hostname: String(config.hostname) }),
+    ...((config.hostname ?? "") === "" ? {} : { hostname: String(config.hostname) }),
     ...(logDirectory === undefined ? {} : { logDirectory }),
     ...(linux.cgroup_parent === "" || linux.cgroup_parent === undefined ? {} : { cgroupParent: String(linux.cgroup_parent) }),
     labels: stringMap(config.labels),
