@@ -12,6 +12,8 @@ import { isIndex, mediaTypes, parseConfig, parseIndex, parseManifest, selectPlat
 import type { ImageSource, PullProgress } from "./image-source.ts";
 import { unpackLayer } from "./layer-unpack.ts";
 
+const progressIntervalMs = 100;
+
 export interface IngestContext {
   blobs: BlobStore;
   layersDir: string;
@@ -53,9 +55,15 @@ export async function ingestImage(context: IngestContext, source: ImageSource, o
   try {
     const totalBytes = imageSize(manifest);
     const done = new Map<string, number>();
+    // At most one report per interval (a chunk arrives every 16-64 KiB), and always the last one.
+    let reportedAt = Number.NEGATIVE_INFINITY;
     const report = (digest: string, bytes: number) => {
       done.set(digest, bytes);
-      options.onProgress?.({ doneBytes: [...done.values()].reduce((sum, value) => sum + value, 0), totalBytes });
+      const doneBytes = [...done.values()].reduce((sum, value) => sum + value, 0);
+      const now = performance.now();
+      if (doneBytes < totalBytes && now - reportedAt < progressIntervalMs) return;
+      reportedAt = now;
+      options.onProgress?.({ doneBytes, totalBytes });
     };
     const storeBlob = (digest: string, size: number) =>
       context.once(`blob:${digest}`, async () => {
