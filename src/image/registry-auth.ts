@@ -3,7 +3,8 @@
  * `WWW-Authenticate`; `Basic` is answered with the credentials, `Bearer realm=…,service=…` with a
  * token fetched from the realm (with the credentials, if any, as basic auth). The credentials are
  * CRI's `AuthConfig`: `username`/`password`, or `auth` (base64 of `user:pass`), or a
- * `registryToken` that is sent as the bearer token itself.
+ * `registryToken` that is sent as the bearer token itself, or an `identityToken` (an OAuth2 refresh
+ * token, as `docker login` keeps for some registries) exchanged at the realm for an access token.
  */
 import { CodedError } from "../errors/coded-error.ts";
 
@@ -72,10 +73,7 @@ export async function fetchBearerToken(request: TokenRequest): Promise<string> {
   request.checkUrl(url);
   if (request.challenge.params.service !== undefined) url.searchParams.set("service", request.challenge.params.service);
   url.searchParams.set("scope", request.scope);
-  const headers: Record<string, string> = {};
-  const userPass = basicCredentials(request.credentials);
-  if (userPass !== undefined) headers.authorization = basicHeader(userPass);
-  const response = await fetch(url, { headers, signal: request.signal, redirect: "error" });
+  const response = await requestToken(url, request);
   if (response.status === 401 || response.status === 403) {
     await response.body?.cancel();
     throw new CodedError("UNAUTHENTICATED", `Cannot authenticate to ${url.host}: the token server refused the credentials (HTTP ${response.status})`);
@@ -88,4 +86,23 @@ export async function fetchBearerToken(request: TokenRequest): Promise<string> {
   const token = typeof body.token === "string" ? body.token : body.access_token;
   if (typeof token !== "string" || token === "") throw new CodedError("UNAUTHENTICATED", `Cannot authenticate to ${url.host}: the token server gave no token`);
   return token;
+}
+
+/**
+ * GET with basic credentials (the distribution spec's token flow), or, with an identity token, the
+ * OAuth2 form POST (`grant_type=refresh_token`) that Docker sends in its place.
+ */
+async function requestToken(url: URL, request: TokenRequest): Promise<Response> {
+  const identityToken = request.credentials?.identityToken;
+  if (identityToken !== undefined && identityToken !== "") {
+    const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: identityToken, client_id: "podvisor", scope: request.scope });
+    if (request.challenge.params.service !== undefined) form.set("service", request.challenge.params.service);
+    const realm = new URL(url);
+    realm.search = "";
+    return fetch(realm, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString(), signal: request.signal, redirect: "error" });
+  }
+  const headers: Record<string, string> = {};
+  const userPass = basicCredentials(request.credentials);
+  if (userPass !== undefined) headers.authorization = basicHeader(userPass);
+  return fetch(url, { headers, signal: request.signal, redirect: "error" });
 }

@@ -109,9 +109,6 @@ export class RegistryClient {
     }
     if (challenge?.scheme === "bearer") {
       if (credentials?.registryToken !== undefined && credentials.registryToken !== "") return `Bearer ${credentials.registryToken}`;
-      if (credentials?.identityToken !== undefined && credentials.identityToken !== "" && basicCredentials(credentials) === undefined) {
-        throw new CodedError("UNIMPLEMENTED", "Cannot authenticate with an identityToken: OAuth2 refresh tokens are not implemented yet");
-      }
       const token = await fetchBearerToken({
         challenge,
         scope: `repository:${reference.repository}:pull`,

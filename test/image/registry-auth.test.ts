@@ -92,6 +92,17 @@ describe("pulls from a registry that requires bearer tokens", () => {
     }
   });
 
+  test("an identityToken is exchanged for an access token (OAuth2 refresh-token grant); a wrong one is refused", async () => {
+    const { store, done } = await freshStore();
+    try {
+      const reference = `${registry.address}/test/busybox:latest`;
+      await expect(store.pull(reference, { auth: { identityToken: "wrong" } })).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
+      expect((await store.pull(reference, { auth: { identityToken: tokens.refreshToken } })).repoTags).toEqual([reference]);
+    } finally {
+      await done();
+    }
+  });
+
   test("a registryToken is sent as the bearer token itself: a forged one is refused, a real one works", async () => {
     const { store, done } = await freshStore();
     try {

@@ -17,6 +17,8 @@ export interface TokenServer {
   certPath: string;
   /** How many tokens it issued. */
   issued(): number;
+  /** The OAuth2 refresh token (an identity token) it takes in a form POST. */
+  refreshToken: string;
   close(): Promise<void>;
 }
 
@@ -32,14 +34,25 @@ export async function startTokenServer(dir: string, user: { username: string; pa
   const service = "pvtest-registry";
   const issuer = "pvtest-issuer";
   let issued = 0;
-  const server = http.createServer((request, response) => {
+  const refreshToken = randomUUID();
+  const server = http.createServer(async (request, response) => {
     const url = new URL(request.url ?? "/", "http://127.0.0.1");
-    const expected = `Basic ${Buffer.from(`${user.username}:${user.password}`).toString("base64")}`;
-    if (request.headers.authorization !== expected) {
+    let params = url.searchParams;
+    let allowed: boolean;
+    if (request.method === "POST") {
+      // OAuth2's refresh-token grant (what Docker sends with an identity token).
+      let body = "";
+      for await (const chunk of request) body += String(chunk);
+      params = new URLSearchParams(body);
+      allowed = params.get("grant_type") === "refresh_token" && params.get("refresh_token") === refreshToken;
+    } else {
+      allowed = request.headers.authorization === `Basic ${Buffer.from(`${user.username}:${user.password}`).toString("base64")}`;
+    }
+    if (!allowed) {
       response.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ details: "bad credentials" }));
       return;
     }
-    const access = url.searchParams.getAll("scope").map((scope) => {
+    const access = params.getAll("scope").map((scope) => {
       const [type, name, actions] = scope.split(":") as [string, string, string];
       return { type, name, actions: actions.split(",") };
     });
@@ -48,7 +61,8 @@ export async function startTokenServer(dir: string, user: { username: string; pa
     const claims = base64url(JSON.stringify({ iss: issuer, sub: user.username, aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomUUID(), access }));
     const signature = base64url(sign("sha256", Buffer.from(`${header}.${claims}`), key));
     issued++;
-    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token: `${header}.${claims}.${signature}`, expires_in: 300 }));
+    const token = `${header}.${claims}.${signature}`;
+    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(request.method === "POST" ? { access_token: token, expires_in: 300 } : { token, expires_in: 300 }));
   });
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
   return {
@@ -57,6 +71,7 @@ export async function startTokenServer(dir: string, user: { username: string; pa
     issuer,
     certPath,
     issued: () => issued,
+    refreshToken,
     async close() {
       server.closeAllConnections();
       await new Promise((done) => server.close(done));
