@@ -2,7 +2,7 @@
 import { copyFile, mkdir, symlink } from "node:fs/promises";
 import { join } from "node:path";
 
-const applets = ["sh", "sleep", "echo", "cat", "pwd", "env", "ls", "true", "false"];
+const applets = ["sh", "sleep", "echo", "cat", "pwd", "env", "ls", "true", "false", "ip"];
 
 /** A root file system with busybox and its applets in /bin, and an empty /work. */
 export async function makeBusyboxRootfs(dir: string): Promise<string> {
