@@ -49,6 +49,8 @@ export interface PodvisorResult {
   /** ListPodSandbox (ready ones) then ListContainers (one sandbox's), every 100 ms while the stop runs. */
   listMs: { p50: number; p99: number; samples: number };
   daemon: { rssAfterSetupBytes: number; peakRssBytes: number; cpuMs: number; actorsPerWorker: number[] };
+  /** RemovePodSandbox failures after the measurement (each tried twice), as `<id>: <message>`; not part of what is measured. */
+  removeErrors: string[];
 }
 
 /**
@@ -105,7 +107,7 @@ export async function measurePodvisor(options: TeardownOptions): Promise<Podviso
     const phaseNames = [...new Set(results.flatMap((r) => Object.keys(r.phases)))];
     const phasesP50Ms = Object.fromEntries(phaseNames.map((name) => [name, percentile(results.map((r) => r.phases[name] ?? 0), 50)]));
     const { items } = await client.call<{ items: { id: string }[] }>("ListPodSandbox");
-    await Promise.all(items.map((item) => client.call("RemovePodSandbox", { podSandboxId: item.id })));
+    const removeErrors = await removeAll(client, items.map((item) => item.id));
     client.close();
     return {
       strategy: options.strategy,
@@ -121,10 +123,29 @@ export async function measurePodvisor(options: TeardownOptions): Promise<Podviso
       statusMs: { p50: percentile(statusMs, 50), p99: percentile(statusMs, 99), samples: statusMs.length },
       listMs: { p50: percentile(listMs, 50), p99: percentile(listMs, 99), samples: listMs.length },
       daemon: { rssAfterSetupBytes: before.rssBytes, peakRssBytes: after.peakRssBytes, cpuMs: after.cpuMs, actorsPerWorker },
+      removeErrors,
     };
   } finally {
     daemon.kill("SIGTERM");
     await daemon;
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/**
+ * Removes every sandbox, all at once, then once more one at a time for those that failed; gives
+ * the failures that remain. A failure here comes after the measurement and must not lose it.
+ */
+async function removeAll(client: ApiClient, ids: string[]): Promise<string[]> {
+  const remove = (id: string) => client.call("RemovePodSandbox", { podSandboxId: id }).then(() => undefined, (error: unknown) => `${id}: ${(error as Error).message}`);
+  const failed = (await Promise.all(ids.map(remove))).filter((error) => error !== undefined);
+  if (failed.length === 0) return [];
+  console.error(`  ${failed.length} sandboxes failed to be removed at once (first: ${failed[0]}); trying them one at a time`);
+  const left: string[] = [];
+  for (const error of failed) {
+    const again = await remove(error.slice(0, error.indexOf(":")));
+    if (again !== undefined) left.push(again);
+  }
+  for (const error of left.slice(0, 3)) console.error(`  could not remove sandbox ${error}`);
+  return left;
 }

@@ -52,6 +52,7 @@ export function printReport(run: ReportRun, results: PodvisorResult[], floors: R
   row("per sandbox, its own stop (daemon's timing) p50 / p95 / p99 / max", (r) => spread(r.latencyMs));
   row("failed sandboxes", (r) => String(r.failed));
   for (const result of results) for (const error of result.errors) console.error(`${runName(result)}: ${error}`);
+  row("sandboxes not removed after the run", (r) => String(r.removeErrors.length));
   const phaseNames = [...new Set(results.flatMap((r) => Object.keys(r.phasesP50Ms)))].filter((name) => name !== "total");
   for (const phase of phaseNames) row(`  phase ${phase} (p50)`, (r) => (r.phasesP50Ms[phase] === undefined ? "" : ms(r.phasesP50Ms[phase])));
   if (own || c) {

@@ -32,6 +32,7 @@ function expectSane(result: PodvisorResult, sandboxes: number): void {
   expect(result.daemon.rssAfterSetupBytes).toBeGreaterThan(10 * 2 ** 20);
   expect(result.daemon.peakRssBytes).toBeGreaterThanOrEqual(result.daemon.rssAfterSetupBytes);
   expect(result.statusMs.samples).toBeGreaterThan(0);
+  expect(result.removeErrors).toEqual([]);
 }
 
 describe("measurePodvisor()", () => {

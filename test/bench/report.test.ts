@@ -19,6 +19,7 @@ function podvisor(backend: string, stopWallMs: number): PodvisorResult {
     statusMs: { p50: 0.7, p99: 31.5, samples: 140 },
     listMs: { p50: 15, p99: 120, samples: 12 },
     daemon: { rssAfterSetupBytes: 900 * 2 ** 20, peakRssBytes: 1_200 * 2 ** 20, cpuMs: 60_000, actorsPerWorker: [20_000, 20_000] },
+    removeErrors: [],
   };
 }
 
