@@ -141,6 +141,15 @@ describe.each(["process", "runc"])("the CRI endpoint of a daemon on node, backen
     expect(await failure(cri.runtime("PodSandboxStatus", { pod_sandbox_id: podId }))).toMatchObject({ code: "NOT_FOUND" });
   });
 
+  test("what is asked and not done is kept as warnings, shown in the verbose status", async () => {
+    const { pod_sandbox_id: podId } = await cri.runtime("RunPodSandbox", { config: podConfig("warned", { dns_config: { servers: ["10.96.0.10"], searches: ["svc.local"], options: [] } }) });
+    expect(JSON.parse((await cri.runtime("PodSandboxStatus", { pod_sandbox_id: podId, verbose: true })).info.info).warnings).toEqual(["dns_config: no resolv.conf is written"]);
+    const config = containerConfig("c", rootfs, ["sleep", "1000"], { linux: { security_context: { privileged: true, capabilities: { add_capabilities: ["NET_ADMIN"], drop_capabilities: [], add_ambient_capabilities: [] } } } });
+    const { container_id: id } = await cri.runtime("CreateContainer", { pod_sandbox_id: podId, config });
+    expect(JSON.parse((await cri.runtime("ContainerStatus", { container_id: id, verbose: true })).info.info).warnings).toEqual([`capabilities: not applied (the ${backend} backend's defaults)`]);
+    await cri.runtime("RemovePodSandbox", { pod_sandbox_id: podId });
+  });
+
   test("idempotency: stopping and removing what is gone, or never was, is success", async () => {
     const { pod_sandbox_id: podId } = await cri.runtime("RunPodSandbox", { config: podConfig("gone") });
     const { container_id: id } = await cri.runtime("CreateContainer", { pod_sandbox_id: podId, config: containerConfig("c", rootfs, ["sleep", "1000"]) });
