@@ -3,6 +3,7 @@
  * not depend on the actors (the daemon hands it the supervisor, which has this shape).
  */
 import type { HostCheckReport, ImageFilesystemUsage, ImageView, SandboxStopResult } from "./api-types.ts";
+import type { ContainerFilter, SandboxFilter } from "./status-filter.ts";
 
 /** A stop's time budget (`deadlineAt` wins over `timeoutMs`), and a hook for each phase reached. */
 export interface StopRequestOptions {
@@ -21,13 +22,13 @@ export interface PodService {
   stopPodSandbox(id: string, options?: StopRequestOptions): Promise<unknown>;
   removePodSandbox(id: string): Promise<void>;
   podSandboxStatus(id: string): object;
-  listPodSandbox(filter?: { state?: "ready" | "stopped" }): object[];
+  listPodSandbox(filter?: SandboxFilter): object[];
   createContainer(sandboxId: string, config: unknown): Promise<string>;
   startContainer(id: string): Promise<void>;
   stopContainer(id: string, options?: StopRequestOptions): Promise<void>;
   removeContainer(id: string): Promise<void>;
   containerStatus(id: string): object;
-  listContainers(filter?: { podSandboxId?: string; state?: "created" | "running" | "exited" }): object[];
+  listContainers(filter?: ContainerFilter): object[];
   stopPodSandboxes(
     target: { ids: string[] } | { all: true },
     options?: BatchStopOptions,
@@ -45,5 +46,16 @@ export interface PodService {
   imageFsInfo(): Promise<{ imageFilesystems: ImageFilesystemUsage[] }>;
   /** Loads the images of an OCI layout or archive on the daemon's machine (`podvisor image load`). */
   loadImage(params: { path: string; name?: string }): Promise<{ images: ImageView[] }>;
+  /** Runs a command in a running container (CRI `ExecSync`); UNIMPLEMENTED when the backend cannot. */
+  execSync?(id: string, command: string[], options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<{ stdout: string; stderr: string; exitCode: number; timedOut: boolean }>;
+  /** Whether pods get a network (CRI `Status`'s NetworkReady), and why not. */
+  networkStatus?(): Promise<NetworkStatus> | NetworkStatus;
+}
+
+/** Whether pods get a network; when not, a CRI reason (`NetworkPluginNotReady`) and a message. */
+export interface NetworkStatus {
+  ready: boolean;
+  reason?: string;
+  message?: string;
 }
 
