@@ -46,9 +46,10 @@ const logFloorMs = 0.01;
  */
 export function latencyChart(series: readonly { name: string; latenciesMs: readonly number[] }[], options: LatencyChartOptions = {}): string {
   const width = options.width ?? 720;
-  const height = options.height ?? 420;
-  const plot = { left: margin.left, top: margin.top, right: width - margin.right, bottom: height - margin.axis - margin.legendRow * series.length - 8 };
+  const height = options.height ?? 400 + margin.legendRow * (series.length + (options.markers?.length ?? 0));
   const markers = (options.markers ?? []).filter((marker) => Number.isFinite(marker.atMs) && marker.atMs >= 0);
+  // The legend: a row per series, then one per marker.
+  const plot = { left: margin.left, top: margin.top, right: width - margin.right, bottom: height - margin.axis - margin.legendRow * (series.length + markers.length) - 8 };
   const all = [...series.flatMap((entry) => entry.latenciesMs.filter(Number.isFinite)), ...markers.map((marker) => marker.atMs)];
   const x = xScale(all, plot.left, plot.right);
   const y = (fraction: number) => plot.bottom - fraction * (plot.bottom - plot.top);
@@ -79,9 +80,15 @@ export function latencyChart(series: readonly { name: string; latenciesMs: reado
     const at = x.at(marker.atMs);
     const nearRight = at > plot.left + (plot.right - plot.left) * 0.7;
     const labelY = plot.top + 12 + index * 14;
+    const dash = markerDashes[index % markerDashes.length];
+    const text = escapeXml(`${marker.label} ${formatMs(marker.atMs)} ms`);
+    const legendY = plot.bottom + margin.axis + 8 + (series.length + index) * margin.legendRow;
     parts.push(
-      `<line class="marker" x1="${fmt(at)}" x2="${fmt(at)}" y1="${plot.top}" y2="${plot.bottom}" stroke="#444444" stroke-width="1.2" stroke-dasharray="${markerDashes[index % markerDashes.length]}"/>`,
-      `<text x="${fmt(nearRight ? at - 4 : at + 4)}" y="${labelY}" text-anchor="${nearRight ? "end" : "start"}" fill="#444444">${escapeXml(`${marker.label} ${formatMs(marker.atMs)} ms`)}</text>`,
+      `<line class="marker" x1="${fmt(at)}" x2="${fmt(at)}" y1="${plot.top}" y2="${plot.bottom}" stroke="#444444" stroke-width="1.2" stroke-dasharray="${dash}"/>`,
+      // A white halo keeps the label readable where it crosses another marker or a series.
+      `<text x="${fmt(nearRight ? at - 4 : at + 4)}" y="${labelY}" text-anchor="${nearRight ? "end" : "start"}" fill="#444444" stroke="#ffffff" stroke-width="3" paint-order="stroke">${text}</text>`,
+      `<line x1="${plot.left}" x2="${plot.left + 14}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="#444444" stroke-width="1.2" stroke-dasharray="${dash}"/>`,
+      `<text x="${plot.left + 20}" y="${legendY}">${text}</text>`,
     );
   });
   series.forEach((entry, index) => {
