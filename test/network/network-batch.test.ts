@@ -45,6 +45,7 @@ test("a batch stop runs its DELs under their own concurrency limit, times the ph
   let running = 0;
   let most = 0;
   for (const event of events) most = Math.max(most, (running += event.delta));
+  if (most > concurrency) console.log("CALLS", await readFile(join(net.testBinDir, "pvtoggle.calls"), "utf8"));
   expect(most).toBeLessThanOrEqual(concurrency);
   expect(most).toBeGreaterThan(0);
   expect(await net.reservations()).toEqual(new Map());
