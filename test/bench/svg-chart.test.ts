@@ -59,6 +59,9 @@ describe("latencyChart()", () => {
     expect(svg).toContain(">C floor &#60;c&#62; 480 ms</text>");
     expect(svg).toContain(">own floor 620 ms</text>");
     expect(svg).toContain(">deadline 10,000 ms</text>");
+    // Each is labelled at the top of the plot and listed in the legend, with its dash pattern.
+    expect(svg.split(">own floor 620 ms</text>")).toHaveLength(3);
+    expect(new Set([...svg.matchAll(/<line class="marker"[^>]*stroke-dasharray="([^"]+)"/g)].map((m) => m[1])).size).toBe(3);
     expect(svg).toContain("time since the stop-all request (ms");
   });
 
