@@ -75,6 +75,7 @@ export const containerConfig = z.object({
     cpuShares: z.number().int().min(0).optional(),
     memoryLimitInBytes: z.number().int().min(0).optional(),
   }).strict().optional(),
+  mounts: z.array(z.object({ containerPath: absolutePath, hostPath: absolutePath, readonly: z.boolean() }).strict()).max(256).optional(),
   warnings: z.array(z.string().max(4_096)).max(64).optional(),
 }).strict();
 

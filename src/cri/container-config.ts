@@ -2,8 +2,8 @@
  * A CRI `ContainerConfig` as the supervisor's container config. Honoured: metadata, command + args,
  * working_dir, envs, labels, annotations, log_path, linux.resources (cpu and memory, written into
  * its cgroup), image (a stored image, or a root file system directory as an absolute path).
- * Refused (INVALID_ARGUMENT or UNIMPLEMENTED): what would change what runs and cannot be done
- * (another user, mounts, devices, a tty). Kept as warnings: isolation options podvisor's container
+ * Bind mounts are checked and made by `bind-mounts.ts`. Refused (INVALID_ARGUMENT or
+ * UNIMPLEMENTED): what would change what runs and cannot be done (another user, devices, a tty). Kept as warnings: isolation options podvisor's container
  * spec has no field for (capabilities, seccomp, AppArmor, SELinux …). docs/CRI.md has the table.
  */
 import { isAbsolute, join, normalize } from "node:path";
@@ -21,7 +21,6 @@ export function containerConfigFromCri(config: Message, sandbox: Pick<SandboxRec
   // replaces its entrypoint, `args` its cmd; an absolute path is a root file system directory.
   const command = (config.command ?? []) as string[];
   const args = (config.args ?? []) as string[];
-  if ((config.mounts ?? []).length > 0) throw new CriError("UNIMPLEMENTED", "Cannot create container: mounts are not implemented yet");
   if ((config.devices ?? []).length > 0 || (config.CDI_devices ?? []).length > 0) throw new CriError("UNIMPLEMENTED", "Cannot create container: devices are not implemented yet");
   if (config.tty === true || config.stdin === true) throw new CriError("UNIMPLEMENTED", "Cannot create container: stdin and tty need streaming, which is not implemented yet");
   const env: Record<string, string> = {};

@@ -1,6 +1,7 @@
 /** RuntimeService's container calls. The infra (pause) container is podvisor's own: the CRI never sees it. */
 import type { ContainerStatus } from "../api/api-types.ts";
 import { getLogger } from "../log/logger.ts";
+import { bindMounts, bindMountsFromCri } from "./bind-mounts.ts";
 import { readLimits, writeLimits } from "./cgroup-limits.ts";
 import { containerConfigFromCri, resourcesFromCri } from "./container-config.ts";
 import { controllersAvailable } from "./cgroup-controllers.ts";
@@ -17,19 +18,28 @@ const createContainer: Handler = async ({ service }, request) => {
   const sandboxId = requiredId(request.pod_sandbox_id, "create container", "pod_sandbox_id");
   const sandbox = service.podSandboxStatus(sandboxId);
   const config = containerConfigFromCri(sub(request, "config"), sandbox, service.backendName);
+  const { mounts, warnings: mountWarnings } = await bindMountsFromCri(sub(request, "config").mounts);
+  if (mountWarnings.length > 0) config.warnings = [...(config.warnings ?? []), ...mountWarnings];
+  // An OCI runtime makes its own root for the container: a bind mount beneath the overlay does not reach it (the spec's mounts would).
+  if (mounts.length > 0 && !(service.backendName ?? "process").includes("process")) throw new CriError("UNIMPLEMENTED", `Cannot create container: bind mounts are not implemented yet for the ${service.backendName} backend`);
+  if (mounts.length > 0) config.mounts = mounts;
   // Limits the host cannot take are said (a warning), not refused: kubelet sends cpu shares with every container.
   if (config.resources !== undefined && Object.keys(config.resources).length > 0 && !(await controllersAvailable(sandbox.cgroupPath, config.resources))) {
     config.warnings = [...(config.warnings ?? []), "linux.resources: not applied (this host's cgroup v2 has no cpu or memory controller for podvisor's cgroups)"];
     delete config.resources;
   }
   const id = await service.createContainer(sandboxId, config);
-  if (config.resources !== undefined && Object.keys(config.resources).length > 0) {
-    try {
-      await writeLimits(service.containerStatus(id).cgroupPath, config.resources, "create container");
-    } catch (error) {
-      await service.removeContainer(id).catch((cleanup: unknown) => log.warn("Cannot remove a container whose limits failed", { containerId: id, error: cleanup }));
-      throw error;
+  try {
+    if (config.resources !== undefined && Object.keys(config.resources).length > 0) await writeLimits(service.containerStatus(id).cgroupPath, config.resources, "create container");
+    if (mounts.length > 0) {
+      const rootfsDir = service.containerRootfsDir?.(id);
+      if (rootfsDir === undefined) throw new CriError("UNIMPLEMENTED", "Cannot create container: bind mounts need a container root (an image), and this daemon cannot say where it is");
+      await bindMounts(rootfsDir, mounts);
     }
+  } catch (error) {
+    // Removing it unmounts its root, and with it any mount made beneath it.
+    await service.removeContainer(id).catch((cleanup: unknown) => log.warn("Cannot remove a container whose limits or mounts failed", { containerId: id, error: cleanup }));
+    throw error;
   }
   if (config.warnings !== undefined) log.warn("Container runs without some of what it asked for", { containerId: id, warnings: config.warnings });
   return { container_id: id };

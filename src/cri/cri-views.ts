@@ -74,7 +74,7 @@ export function containerStatus(status: ContainerStatus, resources: Message | un
     exit_code: exited ? exitCode : 0,
     reason: exited ? exitReason(status, exitCode) : "",
     message: status.message ?? (status.reason === "killed-at-deadline" ? "killed when its stop's deadline passed" : ""),
-    mounts: [],
+    mounts: (status.mounts ?? []).map((mount) => ({ container_path: mount.containerPath, host_path: mount.hostPath, readonly: mount.readonly, propagation: "PROPAGATION_PRIVATE" })),
     log_path: status.criLogPath ?? "",
     ...(resources === undefined ? {} : { resources: { linux: resources } }),
   };

@@ -104,6 +104,8 @@ export interface ContainerConfig {
   criLogPath?: string;
   /** Limits written into its cgroup at create (CRI `linux.resources`). */
   resources?: ContainerResources;
+  /** Host paths bound into its root before it starts (CRI `mounts`; `src/cri/bind-mounts.ts`). */
+  mounts?: { containerPath: string; hostPath: string; readonly: boolean }[];
   /** What was asked and is not honoured (a security option the backend does not have): said, never silently dropped. */
   warnings?: string[];
 }
@@ -116,7 +118,7 @@ export interface ContainerResources {
   memoryLimitInBytes?: number;
 }
 
-export interface ContainerRecord extends Pick<ContainerConfig, "labels" | "annotations" | "attempt" | "image" | "criLogPath" | "resources" | "warnings"> {
+export interface ContainerRecord extends Pick<ContainerConfig, "labels" | "annotations" | "attempt" | "image" | "criLogPath" | "resources" | "mounts" | "warnings"> {
   id: string;
   sandboxId: string;
   name: string;

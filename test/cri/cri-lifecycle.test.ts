@@ -3,7 +3,7 @@
  * src/cri/cri-start.ts), driven by a grpc-js client: a whole pod's life, every RuntimeService call
  * on the way, with a busybox root file system.
  */
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -141,6 +141,37 @@ describe.each(["process", "runc"])("the CRI endpoint of a daemon on node, backen
     expect(await failure(cri.runtime("PodSandboxStatus", { pod_sandbox_id: podId }))).toMatchObject({ code: "NOT_FOUND" });
   });
 
+  test("bind mounts: a host directory read-write, a host file read-only, under the container's own root", async () => {
+    const data = join(dir, `data-${backend}`);
+    await mkdir(data);
+    await writeFile(join(data, "from-host.txt"), "host data\n");
+    await writeFile(join(dir, `config-${backend}.txt`), "setting=1\n");
+    const { pod_sandbox_id: podId } = await cri.runtime("RunPodSandbox", { config: podConfig("mounts") });
+    const mounts = [
+      { container_path: "/data", host_path: data, readonly: false },
+      { container_path: "/etc/app/config.txt", host_path: join(dir, `config-${backend}.txt`), readonly: true },
+    ];
+    const create = cri.runtime("CreateContainer", { pod_sandbox_id: podId, config: containerConfig("m", rootfs, ["sleep", "1000"], { mounts }) });
+    if (backend !== "process") {
+      expect(await failure(create)).toEqual({ code: "UNIMPLEMENTED", details: `Cannot create container: bind mounts are not implemented yet for the ${backend} backend` });
+      await cri.runtime("RemovePodSandbox", { pod_sandbox_id: podId });
+      return;
+    }
+    const { container_id: id } = await create;
+    expect((await cri.runtime("ContainerStatus", { container_id: id })).status.mounts).toEqual(mounts.map((mount) => ({ ...mount, propagation: "PROPAGATION_PRIVATE", selinux_relabel: false, uidMappings: [], gidMappings: [], recursive_read_only: false, image: null, image_sub_path: "", mount_options: [] })));
+    await cri.runtime("StartContainer", { container_id: id });
+    const exec = (script: string) => cri.runtime("ExecSync", { container_id: id, cmd: ["sh", "-c", script], timeout: 10 });
+    expect((await exec("cat /data/from-host.txt /etc/app/config.txt; echo written > /data/from-container.txt")).stdout.toString()).toBe("host data\nsetting=1\n");
+    expect(await readFile(join(data, "from-container.txt"), "utf8")).toBe("written\n");
+    const readOnly = await exec("echo changed > /etc/app/config.txt");
+    expect(readOnly.exit_code).not.toBe(0);
+    expect(readOnly.stderr.toString()).toMatch(/Read-only file system/);
+    expect(await readFile(join(dir, `config-${backend}.txt`), "utf8")).toBe("setting=1\n");
+    await cri.runtime("RemovePodSandbox", { pod_sandbox_id: podId });
+    // The mounts went with the container's root: the host's files are still there, and unmounted.
+    expect(await readFile(join(data, "from-host.txt"), "utf8")).toBe("host data\n");
+  });
+
   test("what is asked and not done is kept as warnings, shown in the verbose status", async () => {
     const { pod_sandbox_id: podId } = await cri.runtime("RunPodSandbox", { config: podConfig("warned", { dns_config: { servers: ["10.96.0.10"], searches: ["svc.local"], options: [] } }) });
     expect(JSON.parse((await cri.runtime("PodSandboxStatus", { pod_sandbox_id: podId, verbose: true })).info.info).warnings).toEqual(["dns_config: no resolv.conf is written"]);
@@ -210,7 +241,9 @@ describe.each(["process", "runc"])("the CRI endpoint of a daemon on node, backen
       [{ metadata: { name: "" }, image: { image: rootfs }, command: ["true"] }, "INVALID_ARGUMENT", /metadata.name is empty/],
       [containerConfig("c", "docker.io/library/busybox:latest", ["true"]), "NOT_FOUND", /image docker.io\/library\/busybox:latest is not in the store/],
       [containerConfig("c", rootfs, []), "INVALID_ARGUMENT", /command: is required without an image/],
-      [containerConfig("c", rootfs, ["true"], { mounts: [{ container_path: "/data", host_path: dir }] }), "UNIMPLEMENTED", /mounts are not implemented yet/],
+      [containerConfig("c", rootfs, ["true"], { mounts: [{ container_path: "/data", host_path: join(dir, "no-such-dir") }] }), "INVALID_ARGUMENT", /mounts\[0\]: host_path ".*no-such-dir" does not exist/],
+      [containerConfig("c", rootfs, ["true"], { mounts: [{ container_path: "data", host_path: dir }] }), "INVALID_ARGUMENT", /mounts\[0\]: container_path "data" must be an absolute path/],
+      [containerConfig("c", rootfs, ["true"], { mounts: [{ container_path: "/data", host_path: dir, propagation: "PROPAGATION_BIDIRECTIONAL" }] }), "UNIMPLEMENTED", /propagation PROPAGATION_BIDIRECTIONAL is not implemented yet/],
       [containerConfig("c", rootfs, ["true"], { tty: true }), "UNIMPLEMENTED", /streaming/],
       [containerConfig("c", rootfs, ["true"], { log_path: "c.log" }), "INVALID_ARGUMENT", /log_path needs the pod sandbox's log_directory/],
       [containerConfig("c", rootfs, ["true"], { working_dir: "relative" }), "INVALID_ARGUMENT", /cwd/],

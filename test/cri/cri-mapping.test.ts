@@ -2,6 +2,7 @@
 import { status } from "@grpc/grpc-js";
 import { describe, expect, test } from "vitest";
 import { CodedError } from "../../src/errors/coded-error.ts";
+import { bindMountsFromCri } from "../../src/cri/bind-mounts.ts";
 import { limitFiles, sharesToWeight } from "../../src/cri/cgroup-limits.ts";
 import { containerConfigFromCri } from "../../src/cri/container-config.ts";
 import { CriError, isNotFound, toServiceError } from "../../src/cri/cri-errors.ts";
@@ -90,11 +91,23 @@ describe("ContainerConfig", () => {
       "seccomp: not applied (the process backend's defaults)",
     ]);
   });
-  test("another user, mounts, devices and a tty are refused", () => {
+  test("another user, devices and a tty are refused", () => {
     expect(() => containerConfigFromCri({ ...base, linux: { security_context: { run_as_username: "nobody" } } }, pod)).toThrow(CriError);
-    expect(() => containerConfigFromCri({ ...base, mounts: [{ container_path: "/a", host_path: "/b" }] }, pod)).toThrow(/mounts are not implemented yet/);
     expect(() => containerConfigFromCri({ ...base, devices: [{ container_path: "/dev/x", host_path: "/dev/null" }] }, pod)).toThrow(/devices/);
     expect(() => containerConfigFromCri({ ...base, image: { image: "" } }, pod)).toThrow(/image.image is empty/);
+  });
+});
+
+describe("bind mounts", () => {
+  test("checked before anything is made: absolute paths, a host path that exists; what podvisor cannot do is refused", async () => {
+    expect(await bindMountsFromCri([{ container_path: "/etc/x", host_path: "/etc/hostname", readonly: true, propagation: "PROPAGATION_PRIVATE", selinux_relabel: true }])).toEqual({
+      mounts: [{ containerPath: "/etc/x", hostPath: "/etc/hostname", readonly: true }],
+      warnings: ["mounts[0].selinux_relabel: not applied (no SELinux labelling)"],
+    });
+    await expect(bindMountsFromCri([{ container_path: "/x", host_path: "/no/such/path" }])).rejects.toThrow(/mounts\[0\]: host_path "\/no\/such\/path" does not exist/);
+    await expect(bindMountsFromCri([{ container_path: "/x", host_path: "relative" }])).rejects.toThrow(/must be an absolute path/);
+    await expect(bindMountsFromCri([{ container_path: "/x", host_path: "/etc", uidMappings: [{ host_id: 1, container_id: 0, length: 1 }] }])).rejects.toThrow(/id-mapped mounts are not implemented yet/);
+    await expect(bindMountsFromCri([{ container_path: "/x", host_path: "/etc", image: { image: "busybox" } }])).rejects.toThrow(/image volumes are not implemented yet/);
   });
 });
 
