@@ -5,7 +5,7 @@
  * ADDs and DELs run under a concurrency limit of their own, so a stop of thousands neither forks
  * thousands of plugins at once nor waits behind other host work.
  */
-import { existsSync } from "node:fs";
+import { statfs } from "node:fs/promises";
 import { CodedError } from "../errors/coded-error.ts";
 import { getLogger } from "../log/logger.ts";
 import type { SandboxNetwork } from "../state/records.ts";
@@ -104,12 +104,13 @@ export class PodNetwork {
 
   /**
    * Detaches an attachment: DEL of each plugin in reverse order, with its stored configuration and
-   * result. The namespace may be gone already: CNI_NETNS is then empty, and the plugins free what
-   * they hold on the host (host-local its address). Its cache entry goes once DEL succeeded.
+   * result. The namespace may be gone already (its file too, or only what was mounted on it):
+   * CNI_NETNS is then empty, and the plugins free what they hold on the host (host-local its
+   * address). Its cache entry goes once DEL succeeded.
    */
   async detach(attachment: Pick<SandboxNetwork, "containerId" | "ifName"> & { config: Record<string, unknown>; result?: Record<string, unknown> }, netns: string, options: NetworkCallOptions = {}): Promise<void> {
     const configList = attachment.config as CniConfigList;
-    const netnsNow = netns !== "" && existsSync(netns) ? netns : "";
+    const netnsNow = await joinableNetns(netns);
     const target: AttachTarget = { containerId: attachment.containerId, netns: netnsNow };
     const startedAt = performance.now();
     for (const plugin of [...configList.plugins].reverse()) {
@@ -126,6 +127,22 @@ export class PodNetwork {
       const deadlineAt = Math.max(options.deadlineAt ?? floorAt, floorAt);
       return invokePlugin(type, { command, containerId: target.containerId, netns: target.netns, ifName, args: cniArgs(target), config }, { binDirs: this.options.binDirs, deadlineAt, signal: options.signal });
     });
+  }
+}
+
+/** NSFS_MAGIC: what statfs says of a file a network namespace is mounted on. */
+const nsfsMagic = 0x6e736673;
+
+/**
+ * The namespace file if a namespace is mounted on it, else "": a file left with nothing mounted on
+ * it (a namespace half made or half removed) makes the bridge plugin fail ("unknown FS magic").
+ */
+async function joinableNetns(path: string): Promise<string> {
+  if (path === "") return "";
+  try {
+    return (await statfs(path)).type === nsfsMagic ? path : "";
+  } catch {
+    return "";
   }
 }
 

@@ -92,6 +92,15 @@ describe("pod networking through CNI (bridge + host-local)", () => {
     await waitUntil(async () => (await net.veths()).length === 0);
   });
 
+  test("DEL with the namespace file left but nothing mounted on it (a half-removed netns) still frees the address", async () => {
+    const id = await t.supervisor.runPodSandbox({ name: "unmounted" });
+    const netnsPath = t.supervisor.podSandboxStatus(id).netnsPath as string;
+    await execa("umount", [netnsPath]);
+    expect((await net.reservations()).size).toBe(1);
+    await t.supervisor.stopPodSandbox(id, { timeoutMs: 1_000 });
+    expect(await net.reservations()).toEqual(new Map());
+  });
+
   test("DEL uses the configuration the ADD stored, whatever the conf dir says by then", async () => {
     const id = await t.supervisor.runPodSandbox({ name: "before" });
     const before = t.supervisor.podSandboxStatus(id).network?.ip;
