@@ -82,7 +82,11 @@ const containerStatusHandler: Handler = async ({ service }, request) => {
   const id = requiredId(request.container_id, "get container status", "container_id");
   const status = visible(service.containerStatus(id));
   const resources = (await readLimits(status.cgroupPath)) ?? criResources(status);
-  return { status: containerStatus(status, resources), info: request.verbose === true ? { info: JSON.stringify(status) } : {} };
+  const view = containerStatus(status, resources);
+  // kubelet takes image_ref as the image's id (its config's digest) when the store knows it.
+  const imageId = await storedImageId(service, status.image);
+  if (imageId !== undefined) Object.assign(view, { image_ref: imageId, image_id: imageId });
+  return { status: view, info: request.verbose === true ? { info: JSON.stringify(status) } : {} };
 };
 
 const listContainers: Handler = ({ service }, request) => {
@@ -135,6 +139,13 @@ const execSync: Handler = async ({ service }, request, call) => {
 function visible(status: ContainerStatus): ContainerStatus {
   if (status.infra) throw new CriError("NOT_FOUND", `Cannot find container "${status.id}"`);
   return status;
+}
+
+async function storedImageId(service: CriContext["service"], image: string | undefined): Promise<string | undefined> {
+  const imageStatus = (service as { imageStatus?: (params: { image: { image: string } }) => Promise<{ image: { id: string } | null }> }).imageStatus;
+  if (image === undefined || image.startsWith("/") || typeof imageStatus !== "function") return undefined;
+  const { image: found } = await imageStatus.call(service, { image: { image } }).catch(() => ({ image: null }));
+  return found?.id;
 }
 
 function criResources(status: ContainerStatus): Record<string, number> | undefined {

@@ -52,7 +52,7 @@ describe("the CRI's ImageService, and containers from images", () => {
     const config = { metadata: { name: "app" }, image: { image: reference }, args: ["echo args with $GREETING; exec sleep 1000"], log_path: "app.log", linux: { security_context: { privileged: true } } };
     const { container_id: id } = await cri.runtime("CreateContainer", { pod_sandbox_id: podId, config });
     await cri.runtime("StartContainer", { container_id: id });
-    expect((await cri.runtime("ContainerStatus", { container_id: id })).status).toMatchObject({ state: "CONTAINER_RUNNING", image: { image: reference } });
+    expect((await cri.runtime("ContainerStatus", { container_id: id })).status).toMatchObject({ state: "CONTAINER_RUNNING", image: { image: reference }, image_ref: imageRef });
     await expect.poll(() => readFile(join(dir, "logs", "app.log"), "utf8").catch(() => ""), { timeout: 10_000 }).toContain("stdout F args with hi\n");
     const exec = await cri.runtime("ExecSync", { container_id: id, cmd: ["sh", "-c", "echo $GREETING; ls /bin/busybox"], timeout: 10 });
     expect(exec).toMatchObject({ exit_code: 0 });
