@@ -122,21 +122,8 @@ const reopenContainerLog: Handler = ({ service }, request) => {
   return {};
 };
 
-const execSync: Handler = async ({ service }, request, call) => {
-  const id = requiredId(request.container_id, "exec in container", "container_id");
-  if (service.execSync === undefined) throw new CriError("UNIMPLEMENTED", "Cannot exec in container: this daemon has no exec");
-  const timeout = Number(request.timeout ?? 0);
-  if (!Number.isSafeInteger(timeout) || timeout < 0 || timeout > 86_400) throw new CriError("INVALID_ARGUMENT", "Cannot exec in container: timeout must be 0 to 86400 seconds");
-  visible(service.containerStatus(id));
-  const cancelled = new AbortController();
-  call.once("cancelled", () => cancelled.abort(new CriError("DEADLINE_EXCEEDED", "Cannot exec in container: the call was cancelled")));
-  const result = await service.execSync(id, request.cmd ?? [], { timeoutMs: timeout * 1_000, signal: cancelled.signal });
-  if (result.timedOut) throw new CriError("DEADLINE_EXCEEDED", `Cannot exec in container ${id}: command ${JSON.stringify(request.cmd)} timed out after ${timeout} s`);
-  return { stdout: Buffer.from(result.stdout), stderr: Buffer.from(result.stderr), exit_code: result.exitCode };
-};
-
 /** The infra container is the sandbox's, not the client's: NOT_FOUND, as for any id the CRI never made. */
-function visible(status: ContainerStatus): ContainerStatus {
+export function visible(status: ContainerStatus): ContainerStatus {
   if (status.infra) throw new CriError("NOT_FOUND", `Cannot find container "${status.id}"`);
   return status;
 }
@@ -163,7 +150,6 @@ export const containerHandlers: Record<string, Handler> = {
   ListContainers: listContainers,
   UpdateContainerResources: updateContainerResources,
   ReopenContainerLog: reopenContainerLog,
-  ExecSync: execSync,
 };
 
 export type { CriContext };

@@ -14,6 +14,7 @@ import { getLogger } from "../log/logger.ts";
 import { containerHandlers } from "./container-handlers.ts";
 import { toServiceError } from "./cri-errors.ts";
 import { CriLogs } from "./cri-log.ts";
+import { execHandlers } from "./exec-handler.ts";
 import type { Message } from "./cri-message.ts";
 import type { CriContext, CriPodService, Handler } from "./cri-service.ts";
 import { imageHandlers } from "./image-handlers.ts";
@@ -50,7 +51,7 @@ export async function startCriServer(options: { path: string; service: CriPodSer
   }, { rawOutput: (options.service.backendName ?? "process").includes("process") });
   const context: CriContext = { service: options.service, root: options.root, logs };
   const server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
-  server.addService(RuntimeService.service, implementation(RuntimeService.service, { ...runtimeInfoHandlers, ...sandboxHandlers, ...containerHandlers, ...statsHandlers }, context));
+  server.addService(RuntimeService.service, implementation(RuntimeService.service, { ...runtimeInfoHandlers, ...sandboxHandlers, ...containerHandlers, ...execHandlers, ...statsHandlers }, context));
   server.addService(ImageService.service, implementation(ImageService.service, imageHandlers, context));
   await mkdir(dirname(options.path), { recursive: true, mode: 0o755 });
   if (await canConnect(options.path)) throw new Error(`Cannot serve the CRI on ${options.path}: another daemon is answering there`);
