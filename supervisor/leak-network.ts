@@ -68,15 +68,15 @@ export async function checkNetwork(context: SupervisorContext, ownership: Networ
   for (const entry of cache) configs.set((entry.config as CniConfigList).name, entry.config as CniConfigList);
   for (const { network } of ownership.stored.values()) configs.set(network.name, network.config as CniConfigList);
   if (configs.size === 0) return { addresses, veths };
-  const knownVeths = new Set<string>();
+  const knownVeths = new Map<string, { sandboxId: string; state: SandboxState }>(); // by veth name: whose attachment names it
   const ownedVeths = new Set<string>();
-  for (const [containerId, { network }] of ownership.stored) {
-    for (const name of hostVeths(network)) {
-      knownVeths.add(name);
+  for (const [containerId, stored] of ownership.stored) {
+    for (const name of hostVeths(stored.network)) {
+      knownVeths.set(name, stored);
       if (ownership.owned.has(containerId)) ownedVeths.add(name);
     }
   }
-  const host = await readNetworkInventory([...configs.values()], prefix, knownVeths);
+  const host = await readNetworkInventory([...configs.values()], prefix, new Set(knownVeths.keys()));
   if (host.errors.addresses !== undefined) addresses.error = host.errors.addresses;
   if (host.errors.veths !== undefined) veths.error = host.errors.veths;
 
@@ -125,7 +125,7 @@ export async function checkNetwork(context: SupervisorContext, ownership: Networ
 
   for (const veth of host.veths) {
     veths.onHost.push(veth.name);
-    const stored = [...ownership.stored.values()].find(({ network }) => hostVeths(network).includes(veth.name));
+    const stored = knownVeths.get(veth.name);
     const sandboxId = veth.peerNetns === undefined ? stored?.sandboxId : idOf(veth.peerNetns);
     if (ownedVeths.has(veth.name)) veths.owned.push(veth.name);
     else if (sandboxId !== undefined && options.busy.has(sandboxId)) veths.inFlight.push(veth.name);
