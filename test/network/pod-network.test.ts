@@ -166,6 +166,21 @@ describe("plugin failures (a test plugin after the real bridge)", () => {
     expect(await cacheEntries()).toEqual([]);
   });
 
+  test("a failed ADD whose undo fails too: the error says so, and the leak check DELs it from the CNI cache", async () => {
+    await net.toggle("fail-add", true);
+    await net.toggle("fail-del", true);
+    const error = await t.supervisor.runPodSandbox({ name: "twice" }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "CNI_PLUGIN_FAILED", message: expect.stringMatching(/told to fail ADD; its undo failed too \(.*told to fail DEL\), the leak check retries it$/) });
+    expect(t.supervisor.listPodSandbox()).toEqual([]);
+    expect((await net.reservations()).size).toBe(1);
+    expect(await cacheEntries()).toHaveLength(1);
+    await net.toggle("fail-del", false);
+    const report = await t.supervisor.checkHost({ repair: true });
+    expect(report.kinds.addresses.removed).toHaveLength(1);
+    expect(await net.reservations()).toEqual(new Map());
+    expect(await cacheEntries()).toEqual([]);
+  });
+
   test("a hung plugin at ADD is killed at its timeout, and the ADD undone", async () => {
     await net.toggle("hang-add", true);
     const startedAt = Date.now();
