@@ -40,6 +40,16 @@ export interface ConmonStarted {
   conmonPid: number;
 }
 
+/**
+ * Run by perl (perl-base, on every Debian) in place of conmon's first exec: closes every descriptor
+ * but stdio and the two pipes, then execs conmon (same pid). conmon outlives the daemon, and Deno lets
+ * children inherit its sockets: a crashed daemon's API socket would go on "answering" through them.
+ */
+const closeInheritedThenExec = [
+  'use POSIX (); if (opendir(my $d, "/proc/self/fd")) { my @fds = grep { /^\\d+$/ && $_ > 4 } readdir($d); closedir($d); POSIX::close($_) for @fds; }',
+  "exec { $ARGV[0] } @ARGV or die \"Cannot run $ARGV[0]: $!\\n\";",
+].join(" ");
+
 /** The flags, in the order CRI-O gives them. */
 export function conmonArgs(launch: ConmonLaunch): string[] {
   return [
@@ -66,7 +76,7 @@ export function conmonArgs(launch: ConmonLaunch): string[] {
  * not create the container.
  */
 export async function launchConmon(launch: ConmonLaunch): Promise<ConmonStarted> {
-  const subprocess = execa(launch.conmonPath, conmonArgs(launch), {
+  const subprocess = execa("perl", ["-e", closeInheritedThenExec, launch.conmonPath, ...conmonArgs(launch)], {
     stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
     env: { _OCI_SYNCPIPE: "3", _OCI_STARTPIPE: "4", PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
     extendEnv: false,
