@@ -10,7 +10,7 @@ import type { OciBackend } from "../../src/runtime/oci/oci-backend.ts";
 import type { StartedInfo } from "../../src/runtime/oci/oci-layout.ts";
 import type { ContainerSpec } from "../../src/runtime/runtime-backend.ts";
 import { expectPidsGone, waitForFileText } from "./runtime-fixtures.ts";
-import { ociSpec, useOciHarness } from "./oci-fixtures.ts";
+import { listDir, ociSpec, useOciHarness } from "./oci-fixtures.ts";
 
 const deadline = () => AbortSignal.timeout(10_000);
 const trapScript = "trap 'exit 5' USR1; echo ready; while :; do sleep 0.05; done";
@@ -54,6 +54,19 @@ describe("OciBackend after a daemon restart", () => {
     await later.signal("live", "SIGUSR1");
     expect(await later.waitForStopped("live", { signal: deadline() })).toMatchObject({ status: "stopped", exitCode: 5 });
     await removeWith(later, "live", pid);
+  });
+
+  test("a container an earlier daemon left, never adopted (it had exited), is still deleted whole by its id", async () => {
+    const { pid } = await startOutsideHarness("left");
+    await h.backend.killAll("left");
+    await h.backend.waitForStopped("left", { signal: deadline() });
+    h.backend.close();
+    const later = h.reopen();
+    await later.delete("left");
+    expect(await later.runtime.list()).toEqual([]);
+    expect(await listDir(join(h.root, "containers"))).toEqual([]);
+    later.close();
+    await expectPidsGone([pid]);
   });
 
   test("conmon killed under a running container: the exit status is unknown, never made up", async () => {

@@ -246,8 +246,12 @@ export class OciBackend implements RuntimeBackend {
     return cgroupPids(spec.cgroupPath);
   }
 
+  /**
+   * Also for an id this backend does not know, whose folder an earlier daemon left (a container that
+   * exited while no daemon ran is never adopted): what its bundle names is removed all the same.
+   */
   async delete(id: string): Promise<void> {
-    const container = this.#containers.get(id);
+    const container = this.#containers.get(id) ?? (await this.#leftover(id));
     if (container === undefined) return;
     if (container.started !== undefined && (await this.state(id)).status === "running") {
       throw errors.failedPrecondition(`Cannot delete container "${id}": it is running`, id);
@@ -308,6 +312,20 @@ export class OciBackend implements RuntimeBackend {
     const { started } = container;
     const base = { status: "stopped" as const, pid: started?.pid, startedAt: started?.startedAt, finishedAt: Date.now() };
     return status === undefined ? { ...base, exitCodeUnknown: true } : { ...base, ...exitFromStatus(status) };
+  }
+
+  /** A container an earlier daemon made, from its bundle; undefined when there is none. */
+  async #leftover(id: string): Promise<Container | undefined> {
+    let paths: ContainerPaths;
+    try {
+      paths = this.layout.container(id);
+    } catch {
+      return undefined; // not an id this backend could ever have made
+    }
+    const config = await readFile(join(paths.bundleDir, "config.json"), "utf8").then((text) => JSON.parse(text) as { linux?: { cgroupsPath?: string } }, () => undefined);
+    const cgroupsPath = config?.linux?.cgroupsPath;
+    if (typeof cgroupsPath !== "string") return undefined;
+    return { spec: { id, command: [], logPath: "", cgroupPath: cgroupsPath.replace(/^\//, "") }, paths };
   }
 
   /** A container of the same id the runtime still has (a daemon restarted before it started it). */
