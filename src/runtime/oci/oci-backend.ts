@@ -83,6 +83,8 @@ export class OciBackend implements RuntimeBackend {
   #containers = new Map<string, Container>();
   #prepared: Promise<void> | undefined;
   #pauseReady: Promise<unknown> | undefined;
+  /** The top segments of the cgroups of containers seen (`podvisor-x`), for {@link OciBackend.close}. */
+  #tops = new Set<string>();
 
   /** Use {@link OciBackend.open}; this takes paths already checked. */
   constructor(options: OciBackendOptions & { runtimePath: string; conmonPath: string }) {
@@ -137,6 +139,7 @@ export class OciBackend implements RuntimeBackend {
     if (this.#containers.has(spec.id)) throw new CodedError("ALREADY_EXISTS", `Cannot create container "${spec.id}": it exists already`);
     const container: Container = { spec, paths };
     this.#containers.set(spec.id, container); // taken at once, so a concurrent create of the same id fails
+    this.#tops.add(spec.cgroupPath.split("/")[0]);
     try {
       await this.#prepare();
       await this.#removeLeftover(container); // a created container a restarted daemon creates again
@@ -272,6 +275,7 @@ export class OciBackend implements RuntimeBackend {
     const kept = await readFile(paths.startedFile, "utf8").then((text) => JSON.parse(text) as StartedInfo, () => undefined);
     const started: StartedInfo = kept ?? { pid: record.pid, startTime: "", conmonPid: 0, startedAt: record.startedAt };
     const container: Container = { spec, paths, created: started, started, starting: true };
+    this.#tops.add(spec.cgroupPath.split("/")[0]);
     this.#containers.set(spec.id, container);
     this.#watchExit(container);
     const status = await readExitStatus(join(paths.persistDir, "exit"));
@@ -290,9 +294,16 @@ export class OciBackend implements RuntimeBackend {
     return [conmonCgroupPath(cgroupPath)];
   }
 
-  /** Stops watching exits. conmon and the containers go on; a later backend adopts them. */
+  /**
+   * Stops watching exits. conmon and the containers go on; a later backend adopts them. The v1 cgroup
+   * folders runc made for the daemon's top cgroup are removed if empty (a running container keeps
+   * them), without waiting: nothing else removes them, and nothing depends on it.
+   */
   close(): void {
     this.#exits.close();
+    for (const top of this.#tops) {
+      removeEmptyV1Cgroups(top, { includeTop: true }).catch((error: unknown) => log.debug("Cannot remove v1 cgroup folders", { top, error: String(error) }));
+    }
   }
 
   #get(id: string): Container {
