@@ -1,9 +1,7 @@
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { CodedError } from "../../errors/coded-error.ts";
 import { cgroupPids, createCgroup, isPopulated, killCgroup } from "../../host/cgroup.ts";
-import { removeCgroup } from "../../host/cgroup-remove.ts";
-import { resolveCgroupPath } from "../../host/cgroup-path.ts";
 import { waitForCgroupEmpty } from "../../host/cgroup-wait.ts";
 import { getLogger } from "../../log/logger.ts";
 import type { AdoptionRecord, ContainerSpec, ExecOptions, ExecResult, RuntimeBackend, RuntimeState, StartResult } from "../runtime-backend.ts";
@@ -21,13 +19,11 @@ import { validateRuntimeHost } from "./oci-host-check.ts";
 import { conmonCgroupPath, OciLayout, requireExecutable } from "./oci-layout.ts";
 import type { ContainerPaths, StartedInfo } from "./oci-layout.ts";
 import { OciListPoller } from "./oci-list-poller.ts";
+import { findOciLeftover, removeOciContainer } from "./oci-removal.ts";
 import { isRuntimeNotFound, OciRuntime } from "./oci-runtime.ts";
 import { readProcStartTime, signalIfSame } from "./proc-start-time.ts";
 
 const log = getLogger("runtime:oci");
-
-/** How long a delete waits for conmon to leave its cgroup after the container is gone. */
-const conmonExitMs = 5_000;
 
 export interface OciBackendOptions {
   /** The backend's own folder under the daemon's root (see `oci-layout.ts`). */
@@ -142,7 +138,9 @@ export class OciBackend implements RuntimeBackend {
     this.#tops.add(spec.cgroupPath.split("/")[0]);
     try {
       await this.#prepare();
-      await this.#removeLeftover(container); // a created container a restarted daemon creates again
+      // What an earlier daemon left under this id (a created container a restarted daemon creates again).
+      const leftover = await findOciLeftover(this.layout, spec.id);
+      if (leftover !== undefined) await removeOciContainer(this.runtime, this.layout, leftover);
       if (spec.init === true) await requireExecutable(this.initPath, "catatonit");
       if (spec.infra === true && spec.rootfsDir === undefined) await this.#preparePause();
       await writeOciBundle(paths.bundleDir, spec, this.#bundleOptions);
@@ -167,7 +165,7 @@ export class OciBackend implements RuntimeBackend {
       container.created = { pid, startTime, conmonPid, conmonStartTime: await readProcStartTime(conmonPid) };
     } catch (error) {
       this.#containers.delete(spec.id);
-      await this.#removeAll(container).catch((cleanupError: unknown) => log.warn("Cannot clean up a container that failed to create", { id: spec.id, error: String(cleanupError) }));
+      await removeOciContainer(this.runtime, this.layout, spec).catch((cleanupError: unknown) => log.warn("Cannot clean up a container that failed to create", { id: spec.id, error: String(cleanupError) }));
       throw error;
     }
   }
@@ -254,12 +252,16 @@ export class OciBackend implements RuntimeBackend {
    * exited while no daemon ran is never adopted): what its bundle names is removed all the same.
    */
   async delete(id: string): Promise<void> {
-    const container = this.#containers.get(id) ?? (await this.#leftover(id));
-    if (container === undefined) return;
+    const container = this.#containers.get(id);
+    if (container === undefined) {
+      const leftover = await findOciLeftover(this.layout, id);
+      if (leftover !== undefined) await removeOciContainer(this.runtime, this.layout, leftover);
+      return;
+    }
     if (container.started !== undefined && (await this.state(id)).status === "running") {
       throw errors.failedPrecondition(`Cannot delete container "${id}": it is running`, id);
     }
-    await this.#removeAll(container);
+    await removeOciContainer(this.runtime, this.layout, container.spec);
     this.#containers.delete(id);
   }
 
@@ -323,43 +325,5 @@ export class OciBackend implements RuntimeBackend {
     const { started } = container;
     const base = { status: "stopped" as const, pid: started?.pid, startedAt: started?.startedAt, finishedAt: Date.now() };
     return status === undefined ? { ...base, exitCodeUnknown: true } : { ...base, ...exitFromStatus(status) };
-  }
-
-  /** A container an earlier daemon made, from its bundle; undefined when there is none. */
-  async #leftover(id: string): Promise<Container | undefined> {
-    let paths: ContainerPaths;
-    try {
-      paths = this.layout.container(id);
-    } catch {
-      return undefined; // not an id this backend could ever have made
-    }
-    const config = await readFile(join(paths.bundleDir, "config.json"), "utf8").then((text) => JSON.parse(text) as { linux?: { cgroupsPath?: string } }, () => undefined);
-    const cgroupsPath = config?.linux?.cgroupsPath;
-    if (typeof cgroupsPath !== "string") return undefined;
-    return { spec: { id, command: [], logPath: "", cgroupPath: cgroupsPath.replace(/^\//, "") }, paths };
-  }
-
-  /** A container of the same id the runtime still has (a daemon restarted before it started it). */
-  async #removeLeftover(container: Container): Promise<void> {
-    // Without its folder there is no leftover to find: a fork of `list` saved on every new container.
-    if (!(await stat(container.paths.dir).then(() => true, () => false))) return;
-    const listed = (await this.runtime.list()).some((entry) => entry.id === container.spec.id);
-    if (listed) await this.#removeAll(container);
-  }
-
-  /** `delete --force`, conmon's cgroup once conmon has left it, the container's cgroups, its folders. */
-  async #removeAll(container: Container): Promise<void> {
-    const { spec, paths } = container;
-    await this.runtime.delete(spec.id).catch((error: unknown) => {
-      if (!isRuntimeNotFound(error)) throw error;
-    });
-    const conmonCgroup = conmonCgroupPath(spec.cgroupPath);
-    await waitForCgroupEmpty(conmonCgroup, { signal: AbortSignal.timeout(conmonExitMs) }).catch(() => {});
-    await removeCgroup(conmonCgroup);
-    await removeCgroup(spec.cgroupPath);
-    await removeEmptyV1Cgroups(spec.cgroupPath);
-    await rm(paths.dir, { recursive: true, force: true });
-    await rm(join(this.layout.exitDir, spec.id), { force: true });
-    await resolveCgroupPath(spec.cgroupPath); // validates it was a cgroup path at all
   }
 }
