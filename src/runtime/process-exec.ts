@@ -3,8 +3,8 @@
  * runs (see `process-wrapper.ts`) — in the container's cgroup, its network namespace, chrooted into
  * its rootfs when it has one, with its environment and working directory — and its output and exit
  * code collected; past its timeout it is killed (SIGKILL). A small host shell writes its own pid
- * into the container's `cgroup.procs` first and then execs, so every process the command forks is in the container's cgroup (and is killed
- * with it); the user's argv is never interpreted by that shell (it travels as `"$@"`).
+ * into the container's `cgroup.procs` first and then execs, so every process the command forks is
+ * in the container's cgroup (and is killed with it); the user's argv is never interpreted by that shell (it travels as `"$@"`).
  */
 import { access, constants } from "node:fs/promises";
 import { constants as os } from "node:os";
