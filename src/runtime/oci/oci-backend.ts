@@ -192,6 +192,7 @@ export class OciBackend implements RuntimeBackend {
     const { started, spec } = this.#get(id);
     if (started === undefined) throw errors.failedPrecondition(`Cannot signal container "${id}": it was never started`, id);
     const name = signal ?? spec.stopSignal ?? "SIGTERM";
+    this.#exits.expedite(id);
     if (this.signalsDirectly) {
       await signalIfSame(started.pid, started.startTime, name);
       return;
@@ -204,6 +205,7 @@ export class OciBackend implements RuntimeBackend {
   async killAll(id: string): Promise<void> {
     const { spec, created } = this.#get(id);
     if (created === undefined) return;
+    this.#exits.expedite(id);
     if (!this.signalsDirectly) {
       await this.runtime.kill(id, "SIGKILL", { all: true }).catch((error: unknown) => {
         if (!isRuntimeNotFound(error)) throw error;

@@ -6,15 +6,21 @@
  */
 import { watch } from "node:fs";
 import type { FSWatcher } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { constants } from "node:os";
 import { getLogger } from "../../log/logger.ts";
 
 const log = getLogger("runtime:oci");
 
-/** A safety net against a lost inotify event: each waited-on exit is also read this often. */
-const rereadMs = 500;
+/**
+ * Safety nets, cheap at thousands of running containers: the exit dir is listed this often (one
+ * readdir, in case an inotify event was lost), and every TICKS-th time each waiting container's conmon
+ * is checked for life (one /proc read each), which is how a conmon killed before writing is found —
+ * every time for the containers being stopped ({@link OciExitWatcher.expedite}).
+ */
+const rescanMs = 1_000;
+const orphanCheckTicks = 10;
 
 /** The status in conmon's exit file, or undefined while there is none (or it is being written). */
 export async function readExitStatus(path: string): Promise<number | undefined> {
@@ -52,6 +58,8 @@ export class OciExitWatcher {
   #ready: Promise<void> | undefined;
   #waiting = new Map<string, Waiting[]>();
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** Containers being stopped: their conmon is checked for life at every tick. */
+  #urgent = new Set<string>();
 
   constructor(dir: string) {
     this.dir = dir;
@@ -72,6 +80,11 @@ export class OciExitWatcher {
     });
   }
 
+  /** Checks the container's conmon for life at every tick from now on (it is being stopped). */
+  expedite(id: string): void {
+    if (this.#waiting.has(id)) this.#urgent.add(id);
+  }
+
   /** Stops watching; pending waits stay pending (the backend is being let go). */
   close(): void {
     this.#watcher?.close();
@@ -88,9 +101,16 @@ export class OciExitWatcher {
         if (name !== null && this.#waiting.has(String(name))) this.#check(String(name));
       });
       this.#watcher.on("error", (error) => log.warn("Cannot watch the exit dir: relying on rereads", { dir: this.dir, error: String(error) }));
+      let ticks = 0;
       this.#timer = setInterval(() => {
-        for (const id of this.#waiting.keys()) this.#check(id, { orphaned: true });
-      }, rereadMs);
+        if (this.#waiting.size === 0) return;
+        const all = ++ticks % orphanCheckTicks === 0;
+        for (const id of all ? this.#waiting.keys() : this.#urgent) void this.#check(id, { orphaned: true });
+        if (all) return;
+        readdir(this.dir).then((names) => {
+          for (const name of names) if (this.#waiting.has(name)) void this.#check(name);
+        }, () => {});
+      }, rescanMs);
     })();
     return this.#ready;
   }
@@ -105,6 +125,7 @@ export class OciExitWatcher {
     const status = (await readExitStatus(join(this.dir, id))) ?? (await readExitStatus(list[0].persistFile));
     if ((status === undefined && alive) || this.#waiting.get(id) !== list) return;
     this.#waiting.delete(id);
+    this.#urgent.delete(id);
     for (const waiting of list) waiting.resolve(status);
   }
 }
