@@ -83,6 +83,15 @@ describe("OciBackend (runc + conmon)", () => {
     expect(await h.backend.waitForStopped(id, { signal: deadline() })).toMatchObject({ status: "stopped" });
   });
 
+  test("the main-exit rule: when the main process exits, what it left behind dies with it (its pid namespace ends)", async () => {
+    const { id, logPath } = await h.run(["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & echo ready; wait"], await ociSpec(h, "main"));
+    await waitForFileText(logPath, "ready");
+    await expect.poll(async () => (await h.backend.pids(id)).length).toBe(2);
+    await h.backend.signal(id, "SIGTERM");
+    expect(await h.backend.waitForStopped(id, { signal: deadline() })).toMatchObject({ status: "stopped", exitCode: 0 });
+    expect(await h.backend.pids(id)).toEqual([]);
+  });
+
   test("killAll leaves no process of a shell that forked background children", async () => {
     const { id } = await h.run(["sh", "-c", "sleep 1000 & sleep 1000 & wait"], await ociSpec(h, "kids"));
     await expect.poll(async () => (await h.backend.pids(id)).length).toBe(3);
