@@ -21,5 +21,6 @@ export function containerSpec(record: ContainerRecord, sandbox: SandboxRecord): 
     hostname: sandbox.hostname,
     shmPath: sandbox.shmPath,
     infra: record.infra,
+    init: record.init,
   };
 }

@@ -63,6 +63,8 @@ export const containerConfig = z.object({
   cwd: absolutePath.optional(),
   stopSignal: z.string().refine((name) => /^SIG[A-Z0-9]+$/.test(name) && name in constants.signals, "is not a signal name").optional(),
   rootfs: absolutePath.optional(),
+  // Run the command under catatonit as PID 1 (`podman --init`), on the OCI backends (runc, crun).
+  init: z.boolean().optional(),
   // What a Kubernetes client (the CRI endpoint) sends with a container: kept and returned as given.
   labels: labels.optional(),
   annotations: labels.optional(),

@@ -108,6 +108,8 @@ export interface ContainerConfig {
   mounts?: { containerPath: string; hostPath: string; readonly: boolean }[];
   /** What was asked and is not honoured (a security option the backend does not have): said, never silently dropped. */
   warnings?: string[];
+  /** Run it under catatonit as PID 1 (`podman --init`), on the OCI backends; the process backend needs none. */
+  init?: boolean;
 }
 
 /** A container's cgroup limits: `cpu.max` is "quota period", `memory.max` bytes. */
@@ -118,7 +120,7 @@ export interface ContainerResources {
   memoryLimitInBytes?: number;
 }
 
-export interface ContainerRecord extends Pick<ContainerConfig, "labels" | "annotations" | "attempt" | "image" | "criLogPath" | "resources" | "mounts" | "warnings"> {
+export interface ContainerRecord extends Pick<ContainerConfig, "labels" | "annotations" | "attempt" | "image" | "criLogPath" | "resources" | "mounts" | "warnings" | "init"> {
   id: string;
   sandboxId: string;
   name: string;

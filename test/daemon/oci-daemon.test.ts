@@ -97,6 +97,23 @@ describe.each(runtimes)("the daemon with --backend runc on %s", (runtime: Runtim
     await stopAndCheck(next);
   });
 
+  test("init: true (CreateContainer) runs a bare sleep under catatonit, and it stops on SIGTERM before the deadline", async () => {
+    const daemon = await startDaemon(runtime, []);
+    const client = await RawClient.connect(daemon.socket);
+    const { podSandboxId } = await call(client, "RunPodSandbox", { config: { name: "init" } });
+    const { containerId } = await call(client, "CreateContainer", { podSandboxId, config: { name: "sleeper", command: ["sleep", "1000"], rootfs: lower, init: true } });
+    await call(client, "StartContainer", { containerId });
+    const { pid } = await status(client, containerId);
+    await waitUntil(async () => (await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "")) === "catatonit\n");
+    const startedAt = Date.now();
+    await call(client, "StopPodSandbox", { podSandboxId, timeoutMs: 20_000 });
+    expect(Date.now() - startedAt).toBeLessThan(15_000);
+    expect(await status(client, containerId)).toMatchObject({ state: "exited", exitCode: 143, signal: "SIGTERM", reason: "signalled" });
+    await call(client, "RemovePodSandbox", { podSandboxId });
+    client.close();
+    await stopAndCheck(daemon);
+  });
+
   test("a stop interrupted by a crash is resumed by the next daemon, and the kill's status comes from conmon", async () => {
     const first = await startDaemon(runtime, []);
     const client = await RawClient.connect(first.socket);

@@ -10,6 +10,7 @@ interface ContainerFlags {
   rootfs?: string;
   env?: Record<string, string>;
   cwd?: string;
+  init?: boolean;
 }
 
 /**
@@ -26,7 +27,8 @@ export function addContainerOptions(command: Command): Command {
     .option("--stop-signal <signal>", "the signal that asks it to stop (default SIGTERM)", normalizeSignal)
     .option("--rootfs <dir>", "a directory to use as its root filesystem (read-only lower layer of an overlay)")
     .addOption(new Option("--env <key=value>", "an environment variable; repeat for more").argParser(collectKeyValue))
-    .option("--cwd <dir>", "its working directory (an absolute path)");
+    .option("--cwd <dir>", "its working directory (an absolute path)")
+    .option("--init", "run it under catatonit as PID 1, which forwards signals and reaps (runc and crun backends; a bare PID 1 ignores SIGTERM)");
 }
 
 /** The CreateContainer config from the command line; `--rootfs` is made absolute here, on the client. */
@@ -36,6 +38,7 @@ export function containerConfig(argv: string[], flags: ContainerFlags): Containe
   if (flags.rootfs !== undefined) config.rootfs = resolve(flags.rootfs);
   if (flags.env !== undefined) config.env = flags.env;
   if (flags.cwd !== undefined) config.cwd = flags.cwd;
+  if (flags.init === true) config.init = true;
   return config;
 }
 
