@@ -22,5 +22,6 @@ export function containerSpec(record: ContainerRecord, sandbox: SandboxRecord): 
     shmPath: sandbox.shmPath,
     infra: record.infra,
     init: record.init,
+    mounts: record.mounts,
   };
 }

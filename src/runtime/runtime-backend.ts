@@ -43,6 +43,11 @@ export interface ContainerSpec {
    * in a tiny read-only root of their own, as podman's pause image does.
    */
   infra?: boolean;
+  /**
+   * Host paths bound into the container (CRI `mounts`), by the OCI backends from their bundle. The
+   * process backend does not read them: its caller binds them beneath `rootfsDir` on the host first.
+   */
+  mounts?: { containerPath: string; hostPath: string; readonly: boolean }[];
 }
 
 export type RuntimeStatus = "created" | "running" | "stopped";

@@ -1,4 +1,4 @@
-import { readFile, stat } from "node:fs/promises";
+import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { findCgroup2Mount } from "../../src/host/cgroup-path.ts";
@@ -90,6 +90,20 @@ describe("OciBackend (runc + conmon)", () => {
     await h.backend.signal(id, "SIGTERM");
     expect(await h.backend.waitForStopped(id, { signal: deadline() })).toMatchObject({ status: "stopped", exitCode: 0 });
     expect(await h.backend.pids(id)).toEqual([]);
+  });
+
+  test("mounts: a host folder bound read-only and one read-write, from the bundle", async () => {
+    const ro = await mkdtemp(join(h.dir, "ro-"));
+    const rw = await mkdtemp(join(h.dir, "rw-"));
+    await writeFile(join(ro, "hello.txt"), "from the host\n");
+    const mounts = [{ containerPath: "/data", hostPath: ro, readonly: true }, { containerPath: "/out", hostPath: rw, readonly: false }];
+    const script = "cat /data/hello.txt; touch /data/x 2>/dev/null || echo read-only; echo written > /out/y";
+    const { id, logPath } = await h.run(["sh", "-c", script], await ociSpec(h, "mnt", { mounts }));
+    expect(await h.backend.waitForStopped(id, { signal: deadline() })).toMatchObject({ exitCode: 0 });
+    const log = await readFile(logPath, "utf8");
+    expect(log).toContain("stdout F from the host");
+    expect(log).toContain("stdout F read-only");
+    expect(await readFile(join(rw, "y"), "utf8")).toBe("written\n");
   });
 
   test("killAll leaves no process of a shell that forked background children", async () => {

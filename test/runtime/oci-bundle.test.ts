@@ -39,6 +39,12 @@ describe("ociConfig", () => {
     expect(config.root).toEqual({ path: "/root/oci/pause-rootfs", readonly: true });
   });
 
+  test("mounts: binds from the host, read-only where asked; relative paths refused", () => {
+    const config = ociConfig({ ...base, mounts: [{ containerPath: "/data", hostPath: "/srv/data", readonly: true }] }, options) as any;
+    expect(config.mounts.at(-1)).toEqual({ destination: "/data", type: "bind", source: "/srv/data", options: ["rbind", "rprivate", "ro"] });
+    expect(() => ociConfig({ ...base, mounts: [{ containerPath: "data", hostPath: "/srv", readonly: false }] }, options)).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
+  });
+
   test("no rootfs on any other container, or a hostname the kernel refuses: INVALID_ARGUMENT", () => {
     expect(() => ociConfig({ ...base, rootfsDir: undefined }, options)).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
     expect(() => ociConfig({ ...base, hostname: "h".repeat(65) }, options)).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));

@@ -6,7 +6,7 @@
  * No `oomScoreAdj`: these hosts cannot lower it (see DESIGN.md).
  */
 import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { CodedError } from "../../errors/coded-error.ts";
 import type { ContainerSpec } from "../runtime-backend.ts";
 import { pauseCommand } from "./oci-pause.ts";
@@ -94,5 +94,11 @@ function mounts(spec: ContainerSpec, options: OciBundleOptions): Record<string, 
     { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] },
   ];
   if (spec.init === true) list.push({ destination: initPathInContainer, type: "bind", source: options.initPath, options: ["bind", "ro", "nosuid", "nodev"] });
+  for (const mount of spec.mounts ?? []) {
+    if (!isAbsolute(mount.containerPath) || !isAbsolute(mount.hostPath)) {
+      throw new CodedError("INVALID_ARGUMENT", `Cannot create container "${spec.id}": mount ${mount.hostPath} on ${mount.containerPath} needs absolute paths`, { details: { id: spec.id } });
+    }
+    list.push({ destination: mount.containerPath, type: "bind", source: mount.hostPath, options: ["rbind", "rprivate", mount.readonly ? "ro" : "rw"] });
+  }
   return list;
 }
