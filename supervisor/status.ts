@@ -3,7 +3,9 @@
  * only: they never wait behind a stop, and never hop to a worker.
  */
 import type { ContainerStatus, PodSandboxStatus } from "../src/api/api-types.ts";
-import type { ContainerRecord, ContainerState, SandboxRecord, SandboxState } from "../src/state/records.ts";
+import { containerMatches, sandboxMatches } from "../src/api/status-filter.ts";
+import type { ContainerFilter, SandboxFilter } from "../src/api/status-filter.ts";
+import type { ContainerRecord, SandboxRecord } from "../src/state/records.ts";
 import type { SupervisorContext } from "./context.ts";
 import { findContainer, findSandbox } from "./lookup.ts";
 
@@ -13,21 +15,16 @@ export function podSandboxStatus(context: SupervisorContext, id: string): PodSan
   return sandboxStatus(findSandbox(context, id));
 }
 
-export function listPodSandbox(context: SupervisorContext, filter: { state?: SandboxState } = {}): PodSandboxStatus[] {
-  return [...context.store.sandboxes.values()]
-    .filter((record) => filter.state === undefined || record.state === filter.state)
-    .map(sandboxStatus);
+export function listPodSandbox(context: SupervisorContext, filter: SandboxFilter = {}): PodSandboxStatus[] {
+  return [...context.store.sandboxes.values()].map(sandboxStatus).filter((status) => sandboxMatches(status, filter));
 }
 
 export function containerStatus(context: SupervisorContext, id: string): ContainerStatus {
   return containerView(findContainer(context, id));
 }
 
-export function listContainers(context: SupervisorContext, filter: { podSandboxId?: string; state?: ContainerState } = {}): ContainerStatus[] {
-  return [...context.store.containers.values()]
-    .filter((record) => filter.podSandboxId === undefined || record.sandboxId === filter.podSandboxId)
-    .filter((record) => filter.state === undefined || record.state === filter.state)
-    .map(containerView);
+export function listContainers(context: SupervisorContext, filter: ContainerFilter = {}): ContainerStatus[] {
+  return [...context.store.containers.values()].map(containerView).filter((status) => containerMatches(status, filter));
 }
 
 export function sandboxStatus(record: SandboxRecord): PodSandboxStatus {

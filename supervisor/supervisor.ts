@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { ContainerRecord } from "../src/state/records.ts";
 import { mkdir, realpath, rmdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { findCgroup2Mount } from "../src/host/cgroup.ts";
@@ -14,7 +15,6 @@ import { PodNetwork } from "../src/network/pod-network.ts";
 import type { PodNetworkOptions } from "../src/network/pod-network.ts";
 import { ProcessBackend } from "../src/runtime/process-backend.ts";
 import type { RuntimeBackend } from "../src/runtime/runtime-backend.ts";
-import type { ContainerState, SandboxState } from "../src/state/records.ts";
 import type { HostCheckReport, ImageFilesystemUsage, ImageView } from "../src/api/api-types.ts";
 import { StateStore } from "../src/state/state-store.ts";
 import { runtimeService, stateService } from "../actors/protocol.ts";
@@ -22,8 +22,8 @@ import type { SandboxMessage, StateRequest } from "../actors/protocol.ts";
 import { sandboxRef } from "../actors/sandbox.ts";
 import { createContainer } from "./container-create.ts";
 import { execInContainer } from "./container-exec.ts";
-import { findContainer } from "./lookup.ts";
 import { networkReadiness } from "./network-readiness.ts";
+import { findContainer } from "./lookup.ts";
 import type { ExecOptions, ExecResult } from "../src/runtime/runtime-backend.ts";
 import type { NetworkStatus } from "../src/api/pod-service.ts";
 import { CreationGate } from "./creation-gate.ts";
@@ -41,6 +41,7 @@ import { imageUser } from "./container-image.ts";
 import { removePodSandbox } from "./sandbox-remove.ts";
 import { runPodSandbox } from "./sandbox-run.ts";
 import { stopPodSandbox } from "./stop/sandbox-stop.ts";
+import type { ContainerFilter, SandboxFilter } from "../src/api/status-filter.ts";
 import { containerStatus, containerView, listContainers, listPodSandbox, podSandboxStatus, sandboxStatus } from "./status.ts";
 import type { ContainerStatus, PodSandboxStatus } from "./status.ts";
 import type { StatusChange } from "../src/api/api-types.ts";
@@ -60,6 +61,13 @@ async function removeEmptyCgroup(path: string): Promise<void> {
   }
 }
 const actorCallMs = 30_000;
+
+/** The line each container's exit gets once it is recorded: a warning when the stop had to kill it. */
+function logExit(record: ContainerRecord): void {
+  const fields = { containerId: record.id, sandboxId: record.sandboxId, exitCode: record.exitCode, signal: record.signal, reason: record.reason };
+  if (record.reason === "killed-at-deadline") log.warn("Container killed at its stop deadline", fields);
+  else log.info("Container exited", fields);
+}
 /** How long a shutdown waits for the creations in flight to settle (as long as their longest actor call). */
 const creationsSettleMs = 30_000;
 
@@ -157,6 +165,7 @@ export class Supervisor {
       // and records why; the rebuilt actor then hears of the same exit and must not overwrite that.
       if (context.takenOver.has(record.id) || store.containers.get(record.id)?.state === "exited") return;
       await store.saveContainer(record);
+      if (record.state === "exited") logExit(record);
     });
     context.metrics.watchActors(() => system.stats().actorsPerWorker);
     context.metrics.watchInventory(store);
@@ -225,7 +234,7 @@ export class Supervisor {
     return podSandboxStatus(this.#context, id);
   }
 
-  listPodSandbox(filter?: { state?: SandboxState }): PodSandboxStatus[] {
+  listPodSandbox(filter?: SandboxFilter): PodSandboxStatus[] {
     return listPodSandbox(this.#context, filter);
   }
 
@@ -249,7 +258,7 @@ export class Supervisor {
     return containerStatus(this.#context, id);
   }
 
-  listContainers(filter?: { podSandboxId?: string; state?: ContainerState }): ContainerStatus[] {
+  listContainers(filter?: ContainerFilter): ContainerStatus[] {
     return listContainers(this.#context, filter);
   }
 
