@@ -29,6 +29,8 @@ export function resolveContainerImage(context: SupervisorContext, config: Contai
     const command = [...(config.command ?? []), ...(config.args ?? [])];
     if (command.length === 0) throw new TypeError("Cannot create container: command: is required without an image");
     const rootfs = config.rootfs ?? (config.image !== undefined && isAbsolute(config.image) ? config.image : undefined);
+    // One directory of the client's: a ":" would stack several as overlay layers (only the store's images do).
+    if (rootfs?.includes(":")) throw new TypeError(`Cannot create container: rootfs "${rootfs}" must not contain ":" (it would be read as several overlay layers)`);
     return { command, env: config.env, cwd: config.cwd, rootfs, release: () => {} };
   }
   const settings = image.config.config ?? {};

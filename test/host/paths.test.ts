@@ -1,3 +1,4 @@
+import { dirname, join } from "node:path";
 import { mkdir, symlink } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { isInside, PathOutsideRootError, resolveInsideRoot } from "../../src/host/paths.ts";
@@ -41,7 +42,7 @@ describe("resolveInsideRoot()", () => {
   test("resolveInsideRoot() refuses a path that climbs out with ..", async () => {
     const refusal = resolveInsideRoot(root, "a/../../etc");
     await expect(refusal).rejects.toBeInstanceOf(PathOutsideRootError);
-    await expect(refusal).rejects.toMatchObject({ code: "PERMISSION_DENIED", details: { resolved: "/tmp/etc" } });
+    await expect(refusal).rejects.toMatchObject({ code: "PERMISSION_DENIED", details: { resolved: join(dirname(root), "etc") } });
   });
 
   test("resolveInsideRoot() refuses an absolute path elsewhere", async () => {
