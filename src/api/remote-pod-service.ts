@@ -79,9 +79,18 @@ export class RemotePodService implements PodService {
     return this.#call("stopPodSandboxes", [target, options ?? {}]);
   }
 
+  /**
+   * One scrape at a time: the requests that come while one is in flight share its text (a client
+   * pipelining thousands of Metrics requests costs one exposition per round, not one each).
+   */
   metricsText(): Promise<string> {
-    return this.#call("metricsText", []);
+    this.#metricsText ??= this.#call<string>("metricsText", []).finally(() => {
+      this.#metricsText = undefined;
+    });
+    return this.#metricsText;
   }
+
+  #metricsText: Promise<string> | undefined;
 
   checkHost(options?: { repair?: boolean }): Promise<HostCheckReport> {
     return this.#call("checkHost", [options ?? {}]);

@@ -203,10 +203,18 @@ export class Metrics {
   }
 
   /** The Prometheus text exposition: this registry's, then each part's. */
-  async text(): Promise<string> {
-    const texts = await Promise.all([this.registry.metrics(), ...[...this.#parts].map((part) => part().catch(() => ""))]);
-    return texts.map((text) => (text === "" || text.endsWith("\n") ? text : `${text}\n`)).join("");
+  /** The whole exposition; scrapes that come while one is being made share it. */
+  text(): Promise<string> {
+    this.#text ??= (async () => {
+      const texts = await Promise.all([this.registry.metrics(), ...[...this.#parts].map((part) => part().catch(() => ""))]);
+      return texts.map((text) => (text === "" || text.endsWith("\n") ? text : `${text}\n`)).join("");
+    })().finally(() => {
+      this.#text = undefined;
+    });
+    return this.#text;
   }
+
+  #text: Promise<string> | undefined;
 
   get contentType(): string {
     return this.registry.contentType;
