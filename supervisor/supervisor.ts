@@ -23,7 +23,6 @@ import { sandboxRef } from "../actors/sandbox.ts";
 import { createContainer } from "./container-create.ts";
 import { execInContainer } from "./container-exec.ts";
 import { networkReadiness } from "./network-readiness.ts";
-import { findContainer } from "./lookup.ts";
 import type { ExecOptions, ExecResult } from "../src/runtime/runtime-backend.ts";
 import type { NetworkStatus } from "../src/api/pod-service.ts";
 import { CreationGate } from "./creation-gate.ts";
@@ -265,12 +264,6 @@ export class Supervisor {
   /** Runs a command in a running container, through the backend's exec (CRI `ExecSync`). */
   execSync(id: string, command: string[], options?: ExecOptions): Promise<ExecResult> {
     return this.#time("exec_sync", () => execInContainer(this.#context, id, command, options));
-  }
-
-  /** The directory a container's root is mounted on (its overlay's merged dir), if it has one: where CRI bind mounts go. */
-  containerRootfsDir(id: string): string | undefined {
-    const record = findContainer(this.#context, id);
-    return record.rootfs === undefined ? undefined : join(record.dir, "merged");
   }
 
   /** Whether pods get a network (CRI `Status`'s NetworkReady), and why not. */

@@ -1,24 +1,19 @@
 /**
- * A container's bind mounts (CRI `mounts`): each host path the request names, bound onto its
- * container path inside the container's root (the overlay's merged directory, under the daemon's
- * root) before the container starts. Only what the request names; each one checked first (the
+ * A container's bind mounts (CRI `mounts`), checked: each host path the request names, to be bound
+ * onto its container path by the backend (`src/host/bind-mounts.ts` on the process backend, the
+ * bundle's mounts on the OCI backends) before the container starts. Only what the request names; each one checked first (the
  * host path exists and is absolute; the container path is absolute, resolved inside the root
  * — symlinks and `..` never lead out of it). What podvisor cannot do with a mount is refused.
  * The mounts go with the rootfs: unmounting it (at remove, or the stop's storage step) detaches
  * them too, and the leak check counts a mount beneath a container's root as the container's.
  */
-import { mkdir, open, stat } from "node:fs/promises";
-import { dirname, isAbsolute } from "node:path";
-import { runHostCommand } from "../host/host-command.ts";
-import { resolveInRootfs } from "../runtime/rootfs-path.ts";
+import { stat } from "node:fs/promises";
+import { isAbsolute } from "node:path";
+import type { BindMount } from "../host/bind-mounts.ts";
 import { CriError } from "./cri-errors.ts";
 import type { Message } from "./cri-message.ts";
 
-export interface BindMount {
-  containerPath: string;
-  hostPath: string;
-  readonly: boolean;
-}
+export type { BindMount } from "../host/bind-mounts.ts";
 
 /** The request's mounts, checked, and what is not applied (a warning); throws INVALID_ARGUMENT / UNIMPLEMENTED for what cannot be done. */
 export async function bindMountsFromCri(mounts: Message[] | undefined): Promise<{ mounts: BindMount[]; warnings: string[] }> {
@@ -42,22 +37,4 @@ export async function bindMountsFromCri(mounts: Message[] | undefined): Promise<
     result.push({ containerPath, hostPath, readonly: mount.readonly === true });
   }
   return { mounts: result, warnings };
-}
-
-/** Binds each mount into the container's root (`rootfsDir`, its merged directory), in order. */
-export async function bindMounts(rootfsDir: string, mounts: BindMount[]): Promise<void> {
-  for (const mount of mounts) {
-    const target = await resolveInRootfs(rootfsDir, mount.containerPath);
-    if (target === rootfsDir) throw new CriError("INVALID_ARGUMENT", `Cannot create container: a mount on "${mount.containerPath}" would hide its root`);
-    const source = await stat(mount.hostPath);
-    if (source.isDirectory()) {
-      await mkdir(target, { recursive: true });
-    } else {
-      await mkdir(dirname(target), { recursive: true });
-      await (await open(target, "a")).close();
-    }
-    await runHostCommand("mount", ["--rbind", mount.hostPath, target], { action: `bind ${mount.hostPath} on ${target}` });
-    await runHostCommand("mount", ["--make-rprivate", target], { action: `make ${target} private` });
-    if (mount.readonly) await runHostCommand("mount", ["-o", "remount,bind,ro", target], { action: `make ${target} read-only` });
-  }
 }

@@ -1,7 +1,7 @@
 /** RuntimeService's container calls. The infra (pause) container is podvisor's own: the CRI never sees it. */
 import type { ContainerStatus } from "../api/api-types.ts";
 import { getLogger } from "../log/logger.ts";
-import { bindMounts, bindMountsFromCri } from "./bind-mounts.ts";
+import { bindMountsFromCri } from "./bind-mounts.ts";
 import { readLimits, writeLimits } from "./cgroup-limits.ts";
 import { containerConfigFromCri, resourcesFromCri } from "./container-config.ts";
 import { controllersAvailable } from "./cgroup-controllers.ts";
@@ -20,8 +20,7 @@ const createContainer: Handler = async ({ service }, request) => {
   const config = containerConfigFromCri(sub(request, "config"), sandbox, service.backendName);
   const { mounts, warnings: mountWarnings } = await bindMountsFromCri(sub(request, "config").mounts);
   if (mountWarnings.length > 0) config.warnings = [...(config.warnings ?? []), ...mountWarnings];
-  // An OCI runtime makes its own root for the container: a bind mount beneath the overlay does not reach it (the spec's mounts would).
-  if (mounts.length > 0 && !(service.backendName ?? "process").includes("process")) throw new CriError("UNIMPLEMENTED", `Cannot create container: bind mounts are not implemented yet for the ${service.backendName} backend`);
+  // The backend binds them: the process backend beneath the container's overlay, the OCI backends from the bundle.
   if (mounts.length > 0) config.mounts = mounts;
   // Limits the host cannot take are said (a warning), not refused: kubelet sends cpu shares with every container.
   if (config.resources !== undefined && Object.keys(config.resources).length > 0 && !(await controllersAvailable(sandbox.cgroupPath, config.resources))) {
@@ -31,13 +30,7 @@ const createContainer: Handler = async ({ service }, request) => {
   const id = await service.createContainer(sandboxId, config);
   try {
     if (config.resources !== undefined && Object.keys(config.resources).length > 0) await writeLimits(service.containerStatus(id).cgroupPath, config.resources, "create container");
-    if (mounts.length > 0) {
-      const rootfsDir = service.containerRootfsDir?.(id);
-      if (rootfsDir === undefined) throw new CriError("UNIMPLEMENTED", "Cannot create container: bind mounts need a container root (an image), and this daemon cannot say where it is");
-      await bindMounts(rootfsDir, mounts);
-    }
   } catch (error) {
-    // Removing it unmounts its root, and with it any mount made beneath it.
     await service.removeContainer(id).catch((cleanup: unknown) => log.warn("Cannot remove a container whose limits or mounts failed", { containerId: id, error: cleanup }));
     throw error;
   }

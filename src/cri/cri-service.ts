@@ -22,8 +22,6 @@ export interface CriPodService {
   containerStatus(id: string): ContainerStatus;
   listContainers(filter?: { podSandboxId?: string; state?: "created" | "running" | "exited" }): ContainerStatus[];
   execSync?(id: string, command: string[], options?: ExecOptions): Promise<ExecResult>;
-  /** Where a container's root is mounted (its overlay's merged dir): where its bind mounts go. */
-  containerRootfsDir?(id: string): string | undefined;
   networkStatus?(): Promise<NetworkStatus> | NetworkStatus;
   /** The runtime backend's name (`process`, `runc` …): what the warnings of a container's config name. */
   readonly backendName?: string;

@@ -1,4 +1,5 @@
 import { mkdir, stat } from "node:fs/promises";
+import { bindMounts } from "../host/bind-mounts.ts";
 import { dirname, join } from "node:path";
 import { CodedError } from "../errors/coded-error.ts";
 import { cgroupPids, createCgroup, isPopulated, killCgroup } from "../host/cgroup.ts";
@@ -9,7 +10,7 @@ import { getLogger } from "../log/logger.ts";
 import * as group from "./process-group.ts";
 import { AdoptedProcess } from "./process-adopted.ts";
 import { ProcessHolder, readHeldExit } from "./process-holder.ts";
-import { exitStatusPath } from "./process-wrapper.ts";
+import { exitStatusPath } from "./process-holder-command.ts";
 import { MainProcess } from "./process-main.ts";
 import type { AdoptionRecord, ContainerSpec, RuntimeState, RuntimeBackend, StartResult } from "./runtime-backend.ts";
 import type { ExecOptions, ExecResult, WaitForStoppedOptions } from "./runtime-backend.ts";
@@ -71,6 +72,11 @@ export class ProcessBackend implements RuntimeBackend {
 
   async create(spec: ContainerSpec): Promise<void> {
     validateContainerSpec(spec);
+    // Said, not ignored: a process-backend command is no PID 1 that an init could help.
+    if (spec.init === true) throw new CodedError("INVALID_ARGUMENT", "Cannot create container: init is for the OCI backends (runc, crun); on the process backend the command is not PID 1 of a namespace");
+    if ((spec.mounts ?? []).length > 0 && spec.rootfsDir === undefined) {
+      throw new CodedError("INVALID_ARGUMENT", "Cannot create container: bind mounts need a container root (an image or a rootfs) on the process backend");
+    }
     if (this.#containers.has(spec.id)) {
       throw new CodedError("ALREADY_EXISTS", `Cannot create container "${spec.id}": it exists already`);
     }
@@ -79,8 +85,11 @@ export class ProcessBackend implements RuntimeBackend {
     try {
       container.cgroupDir = await this.#createCgroup(spec);
       await mkdir(dirname(spec.logPath), { recursive: true });
+      // Beneath its overlay: they go with it when it is unmounted.
+      if (spec.rootfsDir !== undefined && spec.mounts !== undefined) await bindMounts(spec.rootfsDir, spec.mounts);
     } catch (error) {
       this.#containers.delete(spec.id);
+      if (container.cgroupDir !== undefined) await removeCgroup(spec.cgroupPath).catch(() => {});
       throw error;
     }
   }

@@ -134,6 +134,9 @@ describe("the lifecycle of sandboxes and containers", () => {
     await expect(t.supervisor.createContainer(id, { name: "x", command: [] })).rejects.toThrow(/Cannot create container: command: .*>=1/);
     await expect(t.supervisor.createContainer(id, { name: "x", command: "ls" })).rejects.toThrow(TypeError);
     await expect(t.supervisor.createContainer(id, { name: "x", command: ["true"], stopSignal: "SIGNOPE" })).rejects.toThrow(/not a signal name/);
+    // Said, never ignored: an init has no PID 1 to serve on the process backend; bind mounts need a root to go under.
+    await expect(t.supervisor.createContainer(id, { name: "x", command: ["true"], init: true })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringMatching(/init is for the OCI backends/) });
+    await expect(t.supervisor.createContainer(id, { name: "x", command: ["true"], mounts: [{ containerPath: "/data", hostPath: "/tmp", readonly: true }] })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringMatching(/bind mounts need a container root/) });
     await expect(t.supervisor.createContainer(id, { name: "x", command: ["true"], rootfs: "/nonexistent-dir" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
     await expect(t.supervisor.createContainer("nosuchsandbox", { name: "x", command: ["true"] })).rejects.toMatchObject({ code: "NOT_FOUND" });
     await expect(t.supervisor.runPodSandbox({ name: "" })).rejects.toThrow(TypeError);
