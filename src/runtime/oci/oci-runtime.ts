@@ -88,6 +88,7 @@ export class OciRuntime {
       reject: false,
       stdin: "ignore",
       cancelSignal: options.signal,
+      stripFinalNewline: false, // a container's output, as it wrote it
     });
   }
 
