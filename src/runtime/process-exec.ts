@@ -1,6 +1,6 @@
 /**
  * The process backend's exec (CRI `ExecSync`): a command run the way the container's own command
- * runs (see `process-wrapper.ts`) — in the container's cgroup, its network namespace, chrooted into
+ * runs (see `process-holder-command.ts`) — in the container's cgroup, its network namespace, chrooted into
  * its rootfs when it has one, with its environment and working directory — and its output and exit
  * code collected; past its timeout it is killed (SIGKILL). A small host shell writes its own pid
  * into the container's `cgroup.procs` first and then execs, so every process the command forks is
@@ -10,7 +10,7 @@ import { access, constants } from "node:fs/promises";
 import { constants as os } from "node:os";
 import { execa } from "execa";
 import { resolveInRootfs } from "./rootfs-path.ts";
-import { defaultContainerPath } from "./process-wrapper.ts";
+import { defaultContainerPath } from "./process-holder-command.ts";
 import type { ContainerSpec, ExecOptions, ExecResult } from "./runtime-backend.ts";
 import * as errors from "./runtime-errors.ts";
 

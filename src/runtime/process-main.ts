@@ -8,7 +8,7 @@ import { decodeWaitStatus } from "./process-exit-status.ts";
 import { HolderLostError } from "./process-holder.ts";
 import type { HeldExit, HeldProcess, ProcessHolder } from "./process-holder.ts";
 import type { ContainerSpec } from "./runtime-backend.ts";
-import { holderCommand } from "./process-wrapper.ts";
+import { holderCommand } from "./process-holder-command.ts";
 
 const log = getLogger("runtime:process");
 
@@ -74,7 +74,7 @@ export class MainProcess {
   }
 
   /**
-   * Starts `spec`'s command through the holder (log, cgroup, netns, rootfs; see `process-wrapper.ts`),
+   * Starts `spec`'s command through the holder (log, cgroup, netns, rootfs; see `process-holder-command.ts`),
    * in a session of its own, so signals meant for the daemon's terminal never reach it. Rejects with
    * code `START_FAILED` when it cannot be started at all (its working directory is missing, say).
    */

@@ -7,7 +7,7 @@ import { readFile, rm } from "node:fs/promises";
 import { execa } from "execa";
 import { describe, expect, onTestFinished, test } from "vitest";
 import { ProcessBackend } from "../../src/runtime/process-backend.ts";
-import { exitStatusPath } from "../../src/runtime/process-wrapper.ts";
+import { exitStatusPath } from "../../src/runtime/process-holder-command.ts";
 import type { ContainerSpec } from "../../src/runtime/runtime-backend.ts";
 import { isPopulated } from "../../src/host/cgroup.ts";
 import { isLive } from "./runtime-fixtures.ts";
@@ -37,7 +37,7 @@ describe("ProcessBackend adoption", () => {
   async function runWithSpec(command: string[]): Promise<{ spec: ContainerSpec; pid: number; startedAt: number }> {
     const spec = await h.create(command);
     const started = await h.backend.start(spec.id);
-    // The command enters its cgroup a moment after it is spawned (see process-wrapper.ts).
+    // The command enters its cgroup a moment after it is spawned (see process-holder-command.ts).
     await expect.poll(() => isPopulated(spec.cgroupPath)).toBe(true);
     return { spec, ...started };
   }

@@ -13,7 +13,7 @@ import { cgroupPids, isPopulated } from "../../src/host/cgroup.ts";
 import { resolveCgroupPath } from "../../src/host/cgroup-path.ts";
 import { LaggingBackend } from "../../src/runtime/lagging-backend.ts";
 import { ProcessBackend } from "../../src/runtime/process-backend.ts";
-import { exitStatusPath } from "../../src/runtime/process-wrapper.ts";
+import { exitStatusPath } from "../../src/runtime/process-holder-command.ts";
 import { isLive, waitForFileText } from "./runtime-fixtures.ts";
 import { useRuntimeHarness } from "./runtime-harness.ts";
 
