@@ -31,7 +31,9 @@ export async function startDaemonProcess(runtime: Runtime, extraArgs: string[] =
   const root = options.root ?? (await mkdtemp(join(tmpdir(), "pvtest-e2e-")));
   const socket = join(root, "api.sock");
   const criSocket = join(root, "cri.sock");
-  const [file, args] = commandFor(runtime, cli, ["daemon", "--root", root, "--socket", socket, "--cri-socket", criSocket, "--workers", "2", "--stop-timeout", "2", ...extraArgs]);
+  const [file, args] = commandFor(runtime, cli, ["daemon", "--root", root, "--socket", socket, "--cri-socket", criSocket, "--workers", "2", "--stop-timeout", "2",
+    // A test's daemon never takes the host's own pod network (/etc/cni/net.d): none, unless the test names one (the last flag wins).
+    "--cni-conf-dir", join(root, "no-cni-networks"), ...extraArgs]);
   const child = execa(file, args, { preferLocal: true, reject: false, env: { PODVISOR_LOG_LEVEL: "warn" }, stdin: "ignore" });
   let exited = false;
   void child.then(() => (exited = true));
