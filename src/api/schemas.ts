@@ -84,10 +84,12 @@ export const containerConfig = z.object({
 export const runPodSandbox = z.object({ config: sandboxConfig }).strict();
 export const podSandboxTarget = z.object({ podSandboxId: id }).strict();
 export const stopPodSandbox = z.object({ podSandboxId: id, ...timeout }).strict();
-export const listPodSandbox = z.object({ filter: z.object({ state: z.enum(["ready", "stopped"]).optional() }).strict().optional() }).strict().optional();
+/** What the lists filter by besides state (src/api/status-filter.ts): a whole id or a prefix of one, and labels. */
+const listFilter = { id: z.string().max(64).regex(/^[0-9a-z]*$/, "is not a well-formed id").optional(), labelSelector: labels.optional() };
+export const listPodSandbox = z.object({ filter: z.object({ state: z.enum(["ready", "stopped"]).optional(), ...listFilter }).strict().optional() }).strict().optional();
 export const createContainer = z.object({ podSandboxId: id, config: containerConfig }).strict();
 export const containerTarget = z.object({ containerId: id }).strict();
 export const stopContainer = z.object({ containerId: id, ...timeout }).strict();
 export const listContainers = z.object({
-  filter: z.object({ podSandboxId: id.optional(), state: z.enum(["created", "running", "exited"]).optional() }).strict().optional(),
+  filter: z.object({ podSandboxId: id.optional(), state: z.enum(["created", "running", "exited"]).optional(), ...listFilter }).strict().optional(),
 }).strict().optional();
