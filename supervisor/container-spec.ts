@@ -23,5 +23,6 @@ export function containerSpec(record: ContainerRecord, sandbox: SandboxRecord): 
     infra: record.infra,
     init: record.init,
     mounts: record.mounts,
+    sysctls: sandbox.sysctls,
   };
 }

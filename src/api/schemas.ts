@@ -50,6 +50,7 @@ export const sandboxConfig = z.object({
   hostname: noNul(253).optional(),
   logDirectory: absolutePath.optional(),
   cgroupParent: noNul(4_096).optional(),
+  sysctls: record(z.string().max(253).regex(/^[a-z0-9_.\/-]+$/, "is not a sysctl name"), noNul(4_096)).optional(),
   warnings: z.array(z.string().max(4_096)).max(64).optional(),
 }).strict();
 

@@ -1,3 +1,4 @@
+import { open } from "node:fs/promises";
 /** RuntimeService's container calls. The infra (pause) container is podvisor's own: the CRI never sees it. */
 import type { ContainerStatus } from "../api/api-types.ts";
 import { getLogger } from "../log/logger.ts";
@@ -9,7 +10,7 @@ import { CriError, isNotFound } from "./cri-errors.ts";
 import { matchesId, matchesLabels, sub } from "./cri-message.ts";
 import type { CriContext, Handler } from "./cri-service.ts";
 import { container, containerStatus } from "./cri-views.ts";
-import { requiredId } from "./sandbox-handlers.ts";
+import { couldExist, requiredId } from "./sandbox-handlers.ts";
 
 const log = getLogger("cri");
 const stateNames = { CONTAINER_CREATED: "created", CONTAINER_RUNNING: "running", CONTAINER_EXITED: "exited" } as const;
@@ -51,6 +52,7 @@ const stopContainer: Handler = async ({ service }, request) => {
   const id = requiredId(request.container_id, "stop container", "container_id");
   const timeout = Number(request.timeout ?? 0);
   if (!Number.isSafeInteger(timeout) || timeout < 0 || timeout > 86_400) throw new CriError("INVALID_ARGUMENT", "Cannot stop container: timeout must be 0 to 86400 seconds");
+  if (!couldExist(id)) return {};
   try {
     await service.stopContainer(id, { timeoutMs: timeout * 1_000 });
   } catch (error) {
@@ -62,6 +64,7 @@ const stopContainer: Handler = async ({ service }, request) => {
 /** A running container is killed first (the CRI's rule); gone already is success. */
 const removeContainer: Handler = async ({ service }, request) => {
   const id = requiredId(request.container_id, "remove container", "container_id");
+  if (!couldExist(id)) return {};
   try {
     if (visible(service.containerStatus(id)).state === "running") await service.stopContainer(id, { timeoutMs: 0 });
     await service.removeContainer(id);
@@ -108,10 +111,15 @@ const updateContainerResources: Handler = async ({ service }, request) => {
 };
 
 /** The CRI log is opened for every write (`cri-log.ts`): a rotated file is followed by a new one at once. */
-const reopenContainerLog: Handler = ({ service }, request) => {
+/**
+ * The CRI log is appended by path at every write (`cri-log.ts`), so a log rotated away is followed by
+ * a new file at the path anyway; reopening makes that file at once, as a rotating kubelet expects.
+ */
+const reopenContainerLog: Handler = async ({ service }, request) => {
   const id = requiredId(request.container_id, "reopen container log", "container_id");
   const status = visible(service.containerStatus(id));
   if (status.state !== "running") throw new CriError("FAILED_PRECONDITION", `Cannot reopen container log: container ${id} is ${status.state}`);
+  if (status.criLogPath !== undefined) await (await open(status.criLogPath, "a", 0o640)).close();
   return {};
 };
 

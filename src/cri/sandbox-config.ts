@@ -34,7 +34,8 @@ export function sandboxConfigFromCri(request: Message, backend = "process"): San
   if (hasSelinux(security.selinux_options)) warn("security_context.selinux_options: not applied (no SELinux labelling)");
   if (security.seccomp !== null && security.seccomp !== undefined && security.seccomp.profile_type !== "Unconfined") warn("security_context.seccomp: not applied (no seccomp filter)");
   if (security.apparmor !== null && security.apparmor !== undefined && security.apparmor.profile_type !== "Unconfined") warn("security_context.apparmor: not applied");
-  if (Object.keys(stringMap(linux.sysctls)).length > 0) warn("linux.sysctls: not applied");
+  const sysctls = stringMap(linux.sysctls);
+  if (Object.keys(sysctls).length > 0 && backend.includes("process")) warn("linux.sysctls: not applied (the process backend gives containers no namespaces of their own to set them in)");
   if (linux.overhead !== null && linux.overhead !== undefined) warn("linux.overhead: not applied");
   if (linux.resources !== null && linux.resources !== undefined) warn("linux.resources (pod level): not applied; each container's are");
   if ((config.hostname ?? "") !== "" && backend.includes("process")) warn("hostname: not applied (the process backend has no UTS namespace: the host's name)");
@@ -51,6 +52,7 @@ export function sandboxConfigFromCri(request: Message, backend = "process"): San
     ...((config.hostname ?? "") === "" ? {} : { hostname: String(config.hostname) }),
     ...(logDirectory === undefined ? {} : { logDirectory }),
     ...(linux.cgroup_parent === "" || linux.cgroup_parent === undefined ? {} : { cgroupParent: String(linux.cgroup_parent) }),
+    ...(Object.keys(sysctls).length === 0 || backend.includes("process") ? {} : { sysctls }),
     labels: stringMap(config.labels),
     annotations: stringMap(config.annotations),
     hostNetwork: namespaces.network === "NODE",

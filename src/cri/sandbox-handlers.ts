@@ -19,6 +19,7 @@ const runPodSandbox: Handler = async ({ service }, request) => {
 /** Its budget from the call's deadline when it has one (as CRI-O's since 1.32), else the daemon's default; gone already is success. */
 const stopPodSandbox: Handler = async ({ service }, request, call) => {
   const id = requiredId(request.pod_sandbox_id, "stop pod sandbox", "pod_sandbox_id");
+  if (!couldExist(id)) return {};
   try {
     await service.stopPodSandbox(id, stopBudget(call.getDeadline()));
   } catch (error) {
@@ -30,6 +31,7 @@ const stopPodSandbox: Handler = async ({ service }, request, call) => {
 /** A ready sandbox is stopped first, at once (the CRI's rule); gone already is success. */
 const removePodSandbox: Handler = async ({ service }, request) => {
   const id = requiredId(request.pod_sandbox_id, "remove pod sandbox", "pod_sandbox_id");
+  if (!couldExist(id)) return {};
   try {
     if (service.podSandboxStatus(id).state === "ready") await service.stopPodSandbox(id, { timeoutMs: 0 });
     await service.removePodSandbox(id);
@@ -58,6 +60,16 @@ const listPodSandbox: Handler = ({ service }, request) => {
     .map(podSandbox);
   return { items };
 };
+
+/**
+ * Whether `id` could be one podvisor made. The CRI's idempotence rule (a stop or remove of what is
+ * gone is success) covers ids of any form — kubelet and critest ask for UUIDs that never existed —
+ * so those calls answer success for an id podvisor could never have made, where the JSON-RPC API
+ * answers INVALID_ARGUMENT (SEMANTICS.md row 2).
+ */
+export function couldExist(id: string): boolean {
+  return /^[0-9a-z]{1,64}$/.test(id);
+}
 
 export function requiredId(value: unknown, action: string, field: string): string {
   if (typeof value !== "string" || value === "") throw new CriError("INVALID_ARGUMENT", `Cannot ${action}: ${field} is empty`);

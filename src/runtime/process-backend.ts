@@ -74,6 +74,7 @@ export class ProcessBackend implements RuntimeBackend {
     validateContainerSpec(spec);
     // Said, not ignored: a process-backend command is no PID 1 that an init could help.
     if (spec.init === true) throw new CodedError("INVALID_ARGUMENT", "Cannot create container: init is for the OCI backends (runc, crun); on the process backend the command is not PID 1 of a namespace");
+    if (Object.keys(spec.sysctls ?? {}).length > 0) throw new CodedError("INVALID_ARGUMENT", "Cannot create container: sysctls are for the OCI backends (runc, crun); the process backend gives containers no namespaces of their own to set them in");
     if ((spec.mounts ?? []).length > 0 && spec.rootfsDir === undefined) {
       throw new CodedError("INVALID_ARGUMENT", "Cannot create container: bind mounts need a container root (an image or a rootfs) on the process backend");
     }

@@ -48,6 +48,8 @@ export interface ContainerSpec {
    * process backend does not read them: its caller binds them beneath `rootfsDir` on the host first.
    */
   mounts?: { containerPath: string; hostPath: string; readonly: boolean }[];
+  /** Namespaced sysctls set in the container's namespaces (its pod's, CRI `linux.sysctls`), by the OCI backends. */
+  sysctls?: Record<string, string>;
 }
 
 export type RuntimeStatus = "created" | "running" | "stopped";

@@ -32,11 +32,13 @@ export interface SandboxConfig {
   logDirectory?: string;
   /** The client's cgroup parent (CRI `linux.cgroup_parent`): kept and returned; podvisor's own cgroup is `cgroupPath`. */
   cgroupParent?: string;
+  /** Namespaced sysctls for every container of the pod (CRI `linux.sysctls`): applied by the OCI backends, in each container's namespaces. */
+  sysctls?: Record<string, string>;
   /** What was asked and is not honoured (a security option the backend does not have): said, never silently dropped. */
   warnings?: string[];
 }
 
-export interface SandboxRecord extends Pick<SandboxConfig, "uid" | "namespace" | "attempt" | "hostname" | "logDirectory" | "cgroupParent" | "warnings"> {
+export interface SandboxRecord extends Pick<SandboxConfig, "uid" | "namespace" | "attempt" | "hostname" | "logDirectory" | "cgroupParent" | "sysctls" | "warnings"> {
   id: string;
   name: string;
   labels: Record<string, string>;

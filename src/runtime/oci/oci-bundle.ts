@@ -57,6 +57,7 @@ export function ociConfig(spec: ContainerSpec, options: OciBundleOptions): Recor
     mounts: mounts(spec, options),
     linux: {
       cgroupsPath: `/${spec.cgroupPath}`,
+      ...(spec.sysctls === undefined || pause ? {} : { sysctl: spec.sysctls }),
       resources: { devices: [{ allow: false, access: "rwm" }] },
       namespaces,
       maskedPaths: [
