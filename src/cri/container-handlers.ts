@@ -1,4 +1,5 @@
-import { open } from "node:fs/promises";
+import { mkdir, open } from "node:fs/promises";
+import { dirname } from "node:path";
 /** RuntimeService's container calls. The infra (pause) container is podvisor's own: the CRI never sees it. */
 import type { ContainerStatus } from "../api/api-types.ts";
 import { getLogger } from "../log/logger.ts";
@@ -43,7 +44,13 @@ const startContainer: Handler = async ({ service, logs }, request) => {
   const id = requiredId(request.container_id, "start container", "container_id");
   visible(service.containerStatus(id));
   await service.startContainer(id);
-  logs.follow(service.containerStatus(id));
+  const started = service.containerStatus(id);
+  // The CRI log exists once the container runs, as conmon makes it for CRI-O: a reader may open it at once.
+  if (started.criLogPath !== undefined) {
+    await mkdir(dirname(started.criLogPath), { recursive: true });
+    await (await open(started.criLogPath, "a", 0o640)).close();
+  }
+  logs.follow(started);
   return {};
 };
 

@@ -73,7 +73,10 @@ describe.each(["process", "runc"])("the CRI endpoint of a daemon on node, backen
     const created = (await cri.runtime("ContainerStatus", { container_id: appId })).status;
     expect(created).toMatchObject({ id: appId, state: "CONTAINER_CREATED", metadata: { name: "app" }, image: { image: rootfs }, labels: { tier: "front" }, annotations: { owner: "test" }, log_path: join(logDirectory, "app/0.log") });
     await cri.runtime("StartContainer", { container_id: appId });
-    expect((await cri.runtime("ContainerStatus", { container_id: appId })).status.state).toBe("CONTAINER_RUNNING");
+    const started = (await cri.runtime("ContainerStatus", { container_id: appId })).status;
+    expect(started.state).toBe("CONTAINER_RUNNING");
+    // Its CRI log is there once it runs (critest opens it at once).
+    if (started.log_path !== "") expect((await stat(started.log_path)).isFile()).toBe(true);
 
     const containers = async (filter: Record<string, unknown>) => (await cri.runtime("ListContainers", { filter })).containers.map((item: { id: string }) => item.id);
     expect(await containers({ pod_sandbox_id: podId })).toEqual([appId]); // the infra container is podvisor's, never listed
