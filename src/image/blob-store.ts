@@ -5,6 +5,7 @@
  * a lie or a cut connection leaves nothing that counts as present, only an ingest file that the
  * next open removes.
  */
+import { syncDir } from "./sync-dir.ts";
 import { createReadStream } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -118,14 +119,6 @@ export class BlobStore {
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 function mismatch(expected: string, actual: string): CodedError {
   return new CodedError("DATA_LOSS", `Cannot store blob ${expected}: its content hashes to ${actual}`, { details: { expected, actual } });

@@ -9,6 +9,7 @@
  * through symlinks, both common in real images. Decompression is node:zlib (gzip; zstd where the
  * runtime has it).
  */
+import { syncDir } from "./sync-dir.ts";
 import { createReadStream } from "node:fs";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -145,11 +146,3 @@ function decompressed(compression: Compression, input: Readable): Readable {
   return pipeline(input, zstd(), () => {}) as unknown as Readable;
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
