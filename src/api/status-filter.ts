@@ -1,7 +1,8 @@
 /**
- * The one filter of sandbox and container lists, as the CRI defines it: by id (whole or a unique
- * prefix, as crictl passes it), state, owning sandbox, name, and a label selector (every pair must
- * match). Used by the API thread's copy and by the supervisor alike.
+ * The one filter of sandbox and container lists, as the CRI defines it: by id and owning sandbox
+ * (whole or a prefix, as crictl passes them; ids have one length, so a whole id matches only
+ * itself), state, name, and a label selector (every pair must match). Used by the API thread's
+ * copy, the supervisor and the CRI endpoint alike.
  */
 import type { ContainerStatus, PodSandboxStatus } from "./api-types.ts";
 
@@ -28,7 +29,7 @@ export function containerMatches(status: ContainerStatus, filter: ContainerFilte
   return (
     common(status, filter) &&
     (filter.state === undefined || status.state === filter.state) &&
-    (filter.podSandboxId === undefined || status.podSandboxId === filter.podSandboxId)
+    (filter.podSandboxId === undefined || filter.podSandboxId === "" || status.podSandboxId.startsWith(filter.podSandboxId))
   );
 }
 

@@ -8,7 +8,8 @@ import { readLimits, writeLimits } from "./cgroup-limits.ts";
 import { containerConfigFromCri, resourcesFromCri } from "./container-config.ts";
 import { controllersAvailable } from "./cgroup-controllers.ts";
 import { CriError, isNotFound } from "./cri-errors.ts";
-import { matchesId, matchesLabels, sub } from "./cri-message.ts";
+import { containerMatches } from "../api/status-filter.ts";
+import { sub } from "./cri-message.ts";
 import type { CriContext, Handler } from "./cri-service.ts";
 import { container, containerStatus } from "./cri-views.ts";
 import { couldExist, requiredId } from "./sandbox-handlers.ts";
@@ -99,12 +100,8 @@ const listContainers: Handler = ({ service }, request) => {
 /** CRI's ContainerFilter (and ContainerStatsFilter): id and pod prefixes, state, labels; never the infra container. */
 export function filterContainers(statuses: ContainerStatus[], filter: Record<string, any>): ContainerStatus[] {
   const state = filter.state === null || filter.state === undefined ? undefined : stateNames[filter.state.state as keyof typeof stateNames];
-  return statuses.filter((status) =>
-    !status.infra &&
-    matchesId(status.id, filter.id) &&
-    matchesId(status.podSandboxId, filter.pod_sandbox_id) &&
-    (state === undefined || status.state === state) &&
-    matchesLabels(status.labels, filter.label_selector));
+  const wanted = { id: filter.id, podSandboxId: filter.pod_sandbox_id, state, labelSelector: filter.label_selector ?? undefined };
+  return statuses.filter((status) => !status.infra && containerMatches(status, wanted));
 }
 
 const updateContainerResources: Handler = async ({ service }, request) => {

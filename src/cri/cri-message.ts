@@ -22,12 +22,3 @@ export function nanos(ms: number | undefined): string {
   return ms === undefined ? "0" : (BigInt(Math.round(ms)) * 1_000_000n).toString();
 }
 
-/** Whether every pair of `selector` is among `labels` (CRI's label_selector). */
-export function matchesLabels(labels: Record<string, string> | undefined, selector: Record<string, string> | undefined): boolean {
-  return Object.entries(selector ?? {}).every(([key, value]) => labels?.[key] === value);
-}
-
-/** CRI's id filters match a prefix of the id (as CRI-O and containerd do), so a short id works too. */
-export function matchesId(id: string, filter: string | undefined): boolean {
-  return filter === undefined || filter === "" || id.startsWith(filter);
-}

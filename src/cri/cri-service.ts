@@ -3,6 +3,7 @@
  * their status types. The image store's verbs (`pullImage` …) are looked up when called
  * (`image-handlers.ts`): until the daemon has them, ImageService says images are not there yet.
  */
+import type { ContainerFilter, SandboxFilter } from "../api/status-filter.ts";
 import type { ServerUnaryCall } from "@grpc/grpc-js";
 import type { ContainerStatus, PodSandboxStatus } from "../api/api-types.ts";
 import type { NetworkStatus, StopRequestOptions } from "../api/pod-service.ts";
@@ -14,13 +15,13 @@ export interface CriPodService {
   stopPodSandbox(id: string, options?: StopRequestOptions): Promise<unknown>;
   removePodSandbox(id: string): Promise<void>;
   podSandboxStatus(id: string): PodSandboxStatus;
-  listPodSandbox(filter?: { state?: "ready" | "stopped" }): PodSandboxStatus[];
+  listPodSandbox(filter?: SandboxFilter): PodSandboxStatus[];
   createContainer(sandboxId: string, config: unknown): Promise<string>;
   startContainer(id: string): Promise<void>;
   stopContainer(id: string, options?: StopRequestOptions): Promise<void>;
   removeContainer(id: string): Promise<void>;
   containerStatus(id: string): ContainerStatus;
-  listContainers(filter?: { podSandboxId?: string; state?: "created" | "running" | "exited" }): ContainerStatus[];
+  listContainers(filter?: ContainerFilter): ContainerStatus[];
   execSync?(id: string, command: string[], options?: ExecOptions): Promise<ExecResult>;
   networkStatus?(): Promise<NetworkStatus> | NetworkStatus;
   /** The runtime backend's name (`process`, `runc` …): what the warnings of a container's config name. */

@@ -1,7 +1,7 @@
 /** RuntimeService's pod sandbox calls. */
 import { getLogger } from "../log/logger.ts";
 import { CriError, isNotFound } from "./cri-errors.ts";
-import { matchesId, matchesLabels, nanos, sub } from "./cri-message.ts";
+import { nanos, sub } from "./cri-message.ts";
 import type { CriContext, Handler } from "./cri-service.ts";
 import { podSandbox, podSandboxStatus } from "./cri-views.ts";
 import { sandboxConfigFromCri } from "./sandbox-config.ts";
@@ -55,9 +55,7 @@ const podSandboxStatusHandler: Handler = ({ service }, request) => {
 const listPodSandbox: Handler = ({ service }, request) => {
   const filter = sub(request, "filter");
   const state = filter.state === null || filter.state === undefined ? undefined : filter.state.state === "SANDBOX_READY" ? "ready" : "stopped";
-  const items = service.listPodSandbox(state === undefined ? undefined : { state })
-    .filter((status) => matchesId(status.id, filter.id) && matchesLabels(status.labels, filter.label_selector))
-    .map(podSandbox);
+  const items = service.listPodSandbox({ state, id: filter.id, labelSelector: filter.label_selector ?? undefined }).map(podSandbox);
   return { items };
 };
 

@@ -3,7 +3,7 @@ import type { ContainerStatus, PodSandboxStatus } from "../api/api-types.ts";
 import { readCgroupUsage, sumUsage } from "./cgroup-stats.ts";
 import type { CgroupUsage } from "./cgroup-stats.ts";
 import { CriError } from "./cri-errors.ts";
-import { matchesId, matchesLabels, nanos, sub } from "./cri-message.ts";
+import { nanos, sub } from "./cri-message.ts";
 import type { Message } from "./cri-message.ts";
 import type { CriContext, Handler } from "./cri-service.ts";
 import { containerMetadata, sandboxMetadata } from "./cri-views.ts";
@@ -29,8 +29,7 @@ const podSandboxStats: Handler = async (context, request) => {
 
 const listPodSandboxStats: Handler = async (context, request) => {
   const filter = sub(request, "filter");
-  const sandboxes = context.service.listPodSandbox({ state: "ready" })
-    .filter((status) => matchesId(status.id, filter.id) && matchesLabels(status.labels, filter.label_selector));
+  const sandboxes = context.service.listPodSandbox({ state: "ready", id: filter.id, labelSelector: filter.label_selector ?? undefined });
   return { stats: await Promise.all(sandboxes.map((status) => sandboxStats(context, status))) };
 };
 

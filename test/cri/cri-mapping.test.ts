@@ -6,7 +6,8 @@ import { bindMountsFromCri } from "../../src/cri/bind-mounts.ts";
 import { limitFiles, sharesToWeight } from "../../src/cri/cgroup-limits.ts";
 import { containerConfigFromCri } from "../../src/cri/container-config.ts";
 import { CriError, isNotFound, toServiceError } from "../../src/cri/cri-errors.ts";
-import { matchesId, matchesLabels, nanos } from "../../src/cri/cri-message.ts";
+import { nanos } from "../../src/cri/cri-message.ts";
+import { filterContainers } from "../../src/cri/container-handlers.ts";
 import { sandboxConfigFromCri } from "../../src/cri/sandbox-config.ts";
 import { stopBudget } from "../../src/cri/stop-budget.ts";
 
@@ -145,9 +146,18 @@ describe("errors as gRPC status codes", () => {
 });
 
 describe("filters and times", () => {
-  test("ids match by prefix, labels all of the selector's pairs; times are int64 nanoseconds", () => {
-    expect([matchesId("abc123", "abc"), matchesId("abc123", ""), matchesId("abc123", "b")]).toEqual([true, true, false]);
-    expect([matchesLabels({ a: "1", b: "2" }, { a: "1" }), matchesLabels({ a: "1" }, { a: "1", b: "2" }), matchesLabels(undefined, {})]).toEqual([true, false, true]);
+  test("ids and pods match by prefix, labels all of the selector's pairs, never the infra container; times are int64 nanoseconds", () => {
+    const statuses = [
+      { id: "abc123", podSandboxId: "pod111", state: "running", infra: false, labels: { a: "1", b: "2" } },
+      { id: "abd456", podSandboxId: "pod222", state: "exited", infra: false },
+      { id: "abe789", podSandboxId: "pod111", state: "running", infra: true },
+    ] as unknown as Parameters<typeof filterContainers>[0];
+    const ids = (filter: Record<string, unknown>) => filterContainers(statuses, filter).map((status) => status.id);
+    expect(ids({ id: "ab" })).toEqual(["abc123", "abd456"]);
+    expect(ids({ id: "", pod_sandbox_id: "pod1" })).toEqual(["abc123"]);
+    expect(ids({ label_selector: { a: "1" } })).toEqual(["abc123"]);
+    expect(ids({ label_selector: { a: "1", c: "3" } })).toEqual([]);
+    expect(ids({ state: { state: "CONTAINER_EXITED" } })).toEqual(["abd456"]);
     expect(nanos(1_796_404_463_918)).toBe("1796404463918000000");
   });
 });
