@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { removeCgroup } from "../src/host/cgroup-remove.ts";
 import { mountRootfs, unmountRootfs } from "../src/host/rootfs.ts";
 import { OciBackend } from "../src/runtime/oci/oci-backend.ts";
-import { removeEmptyV1Cgroups } from "../src/runtime/oci/oci-cgroup-v1.ts";
+import { removeEmptyV1Cgroups } from "../src/host/cgroup-v1.ts";
 import { makeBusyboxRootfs } from "../test/runtime/oci-fixtures.ts";
 
 const count = Number(process.argv[2] ?? 20);

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { removeEmptyV1Cgroups } from "../src/host/cgroup-v1.ts";
 import type { ContainerRecord } from "../src/state/records.ts";
 import { mkdir, realpath, rmdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -51,13 +52,17 @@ import { resumeStops } from "./stop/stop-resume.ts";
 
 const log = getLogger("supervisor");
 
-/** Removes this daemon's top cgroup if nothing is left in it (rmdir refuses otherwise); never kills. */
+/**
+ * Removes this daemon's top cgroup if nothing is left in it (rmdir refuses otherwise); never kills.
+ * On a hybrid host also its copies in the v1 hierarchies, where runc places containers too.
+ */
 async function removeEmptyCgroup(path: string): Promise<void> {
   try {
     await rmdir(join(await findCgroup2Mount(), path));
   } catch (error) {
     log.debug("Left the daemon's cgroup in place", { path, error });
   }
+  await removeEmptyV1Cgroups(path, { includeTop: true });
 }
 const actorCallMs = 30_000;
 

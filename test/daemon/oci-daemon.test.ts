@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from "vitest";
-import { removeEmptyV1Cgroups } from "../../src/runtime/oci/oci-cgroup-v1.ts";
+import { removeEmptyV1Cgroups } from "../../src/host/cgroup-v1.ts";
 import { RawClient, startDaemonProcess } from "../support/daemon-process.ts";
 import type { DaemonProcess } from "../support/daemon-process.ts";
 import { runtimes } from "../support/runtimes.ts";

@@ -15,7 +15,7 @@ import { removeNetns } from "../../src/host/netns-remove.ts";
 import { mountRootfs, unmountRootfs } from "../../src/host/rootfs.ts";
 import { OciBackend } from "../../src/runtime/oci/oci-backend.ts";
 import type { OciBackendOptions } from "../../src/runtime/oci/oci-backend.ts";
-import { removeEmptyV1Cgroups } from "../../src/runtime/oci/oci-cgroup-v1.ts";
+import { removeEmptyV1Cgroups } from "../../src/host/cgroup-v1.ts";
 import { findExecutable } from "../../src/runtime/oci/oci-layout.ts";
 import type { ContainerSpec } from "../../src/runtime/runtime-backend.ts";
 import { testName, testTempPrefix } from "../support/test-run.ts";

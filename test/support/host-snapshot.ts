@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { findCgroup2Mount, listCgroups } from "../../src/host/cgroup.ts";
+import { v1Hierarchies } from "../../src/host/cgroup-v1.ts";
 import { readMountinfo } from "../../src/host/mountinfo.ts";
 import { listNetns } from "../../src/host/netns.ts";
 
@@ -37,6 +38,11 @@ export async function snapshotRun(names: RunNames): Promise<HostSnapshot> {
     .filter((entry) => entry.isDirectory() && ours(cgroupPrefixes)(entry.name))
     .map((entry) => entry.name);
   const cgroups = (await Promise.all(topCgroups.map((name) => listCgroups(name)))).flat().filter(ours(cgroupPrefixes));
+  // On a hybrid host runc places containers in every v1 hierarchy too: a folder left there is a leak as well.
+  for (const hierarchy of await v1Hierarchies()) {
+    const names = await readdir(hierarchy, { withFileTypes: true }).catch(() => []);
+    for (const entry of names) if (entry.isDirectory() && ours(cgroupPrefixes)(entry.name)) cgroups.push(`${hierarchy}/${entry.name}`);
+  }
   const netnsMounts = netns.map((name) => `/run/netns/${name}`);
   const mounts = (await readMountinfo())
     .map((mount) => mount.mountPoint)

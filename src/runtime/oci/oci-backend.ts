@@ -12,7 +12,6 @@ import { launchConmon } from "./conmon.ts";
 import { ociConfig, writeOciBundle } from "./oci-bundle.ts";
 import type { OciBundleOptions } from "./oci-bundle.ts";
 import { preparePauseRootfs } from "./oci-pause.ts";
-import { removeEmptyV1Cgroups } from "./oci-cgroup-v1.ts";
 import { runOciExec } from "./oci-exec.ts";
 import { exitFromStatus, OciExitWatcher, readExitStatus } from "./oci-exit.ts";
 import { validateRuntimeHost } from "./oci-host-check.ts";
@@ -79,8 +78,6 @@ export class OciBackend implements RuntimeBackend {
   #containers = new Map<string, Container>();
   #prepared: Promise<void> | undefined;
   #pauseReady: Promise<unknown> | undefined;
-  /** The top segments of the cgroups of containers seen (`podvisor-x`), for {@link OciBackend.close}. */
-  #tops = new Set<string>();
 
   /** Use {@link OciBackend.open}; this takes paths already checked. */
   constructor(options: OciBackendOptions & { runtimePath: string; conmonPath: string }) {
@@ -135,7 +132,6 @@ export class OciBackend implements RuntimeBackend {
     if (this.#containers.has(spec.id)) throw new CodedError("ALREADY_EXISTS", `Cannot create container "${spec.id}": it exists already`);
     const container: Container = { spec, paths };
     this.#containers.set(spec.id, container); // taken at once, so a concurrent create of the same id fails
-    this.#tops.add(spec.cgroupPath.split("/")[0]);
     try {
       await this.#prepare();
       // What an earlier daemon left under this id (a created container a restarted daemon creates again).
@@ -279,7 +275,6 @@ export class OciBackend implements RuntimeBackend {
     const kept = await readFile(paths.startedFile, "utf8").then((text) => JSON.parse(text) as StartedInfo, () => undefined);
     const started: StartedInfo = kept ?? { pid: record.pid, startTime: "", conmonPid: 0, startedAt: record.startedAt };
     const container: Container = { spec, paths, created: started, started, starting: true };
-    this.#tops.add(spec.cgroupPath.split("/")[0]);
     this.#containers.set(spec.id, container);
     this.#watchExit(container);
     const status = await readExitStatus(join(paths.persistDir, "exit"));
@@ -303,11 +298,9 @@ export class OciBackend implements RuntimeBackend {
    * folders runc made for the daemon's top cgroup are removed if empty (a running container keeps
    * them), without waiting: nothing else removes them, and nothing depends on it.
    */
+  /** The daemon's top cgroup, in v2 and in the v1 hierarchies runc also used, is removed by the supervisor's shutdown. */
   close(): void {
     this.#exits.close();
-    for (const top of this.#tops) {
-      removeEmptyV1Cgroups(top, { includeTop: true }).catch((error: unknown) => log.debug("Cannot remove v1 cgroup folders", { top, error: String(error) }));
-    }
   }
 
   #get(id: string): Container {

@@ -7,7 +7,7 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { removeCgroup } from "../../host/cgroup-remove.ts";
 import { waitForCgroupEmpty } from "../../host/cgroup-wait.ts";
-import { removeEmptyV1Cgroups } from "./oci-cgroup-v1.ts";
+import { removeEmptyV1Cgroups } from "../../host/cgroup-v1.ts";
 import { conmonCgroupPath } from "./oci-layout.ts";
 import type { OciLayout } from "./oci-layout.ts";
 import { isRuntimeNotFound } from "./oci-runtime.ts";

@@ -6,7 +6,7 @@
  */
 import { readdir, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { findCgroup2Mount } from "../../host/cgroup-path.ts";
+import { findCgroup2Mount } from "./cgroup-path.ts";
 
 const cgroupRoot = "/sys/fs/cgroup";
 
