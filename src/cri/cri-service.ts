@@ -6,24 +6,16 @@
 import type { ContainerFilter, SandboxFilter } from "../api/status-filter.ts";
 import type { ServerUnaryCall } from "@grpc/grpc-js";
 import type { ContainerStatus, PodSandboxStatus } from "../api/api-types.ts";
-import type { NetworkStatus, StopRequestOptions } from "../api/pod-service.ts";
-import type { ExecOptions, ExecResult } from "../runtime/runtime-backend.ts";
+import type { PodService } from "../api/pod-service.ts";
 import type { Message } from "./cri-message.ts";
 
-export interface CriPodService {
-  runPodSandbox(config: unknown): Promise<string>;
-  stopPodSandbox(id: string, options?: StopRequestOptions): Promise<unknown>;
-  removePodSandbox(id: string): Promise<void>;
+export interface CriPodService
+  extends Pick<PodService, "runPodSandbox" | "stopPodSandbox" | "removePodSandbox" | "createContainer" | "startContainer" | "stopContainer" | "removeContainer" | "execSync" | "networkStatus"> {
+  // The status verbs with the status types the CRI's views read.
   podSandboxStatus(id: string): PodSandboxStatus;
   listPodSandbox(filter?: SandboxFilter): PodSandboxStatus[];
-  createContainer(sandboxId: string, config: unknown): Promise<string>;
-  startContainer(id: string): Promise<void>;
-  stopContainer(id: string, options?: StopRequestOptions): Promise<void>;
-  removeContainer(id: string): Promise<void>;
   containerStatus(id: string): ContainerStatus;
   listContainers(filter?: ContainerFilter): ContainerStatus[];
-  execSync?(id: string, command: string[], options?: ExecOptions): Promise<ExecResult>;
-  networkStatus?(): Promise<NetworkStatus> | NetworkStatus;
   /** The runtime backend's name (`process`, `runc` …): what the warnings of a container's config name. */
   readonly backendName?: string;
 }
