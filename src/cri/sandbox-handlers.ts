@@ -1,4 +1,5 @@
 /** RuntimeService's pod sandbox calls. */
+import { isWellFormedId } from "../state/ids.ts";
 import { getLogger } from "../log/logger.ts";
 import { CriError, isNotFound } from "./cri-errors.ts";
 import { nanos, sub } from "./cri-message.ts";
@@ -66,7 +67,7 @@ const listPodSandbox: Handler = ({ service }, request) => {
  * answers INVALID_ARGUMENT (SEMANTICS.md row 2).
  */
 export function couldExist(id: string): boolean {
-  return /^[0-9a-z]{1,64}$/.test(id);
+  return isWellFormedId(id);
 }
 
 export function requiredId(value: unknown, action: string, field: string): string {

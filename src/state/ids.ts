@@ -6,6 +6,11 @@ export const newId = customAlphabet("0123456789abcdefghijklmnopqrstuvwxyz", 20);
 
 const wellFormed = /^[0-9a-z]{1,64}$/;
 
+/** Whether `id` has the form of an id podvisor makes (it may still name nothing). */
+export function isWellFormedId(id: string): boolean {
+  return wellFormed.test(id);
+}
+
 /** Throws a TypeError for an empty or malformed id (an invalid-argument error at the API). */
 export function validateId(id: unknown, what: string): asserts id is string {
   if (typeof id !== "string" || id === "") throw new TypeError(`Cannot find ${what}: the id is empty`);
