@@ -42,8 +42,19 @@ export async function startCliFixture(runtime: Runtime): Promise<CliFixture> {
 /** Runs the CLI on `runtime` with `args`; never rejects: the exit code is part of the result. */
 export async function runCli(runtime: Runtime, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   const [file, fileArgs] = commandFor(runtime, cliPath, args);
-  const result = await execa(file, fileArgs, { preferLocal: true, reject: false, stdin: "ignore", env: { PODVISOR_LOG_LEVEL: "warn", ...env } });
+  const result = await execa(file, fileArgs, {
+    preferLocal: true, reject: false, stdin: "ignore", extendEnv: false, env: { ...machineEnv(), PODVISOR_LOG_LEVEL: "warn", ...env },
+  });
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr), durationMs: result.durationMs };
+}
+
+/**
+ * This process's environment without the colour settings a machine may carry (CI sets NO_COLOR,
+ * FORCE_COLOR or TERM): what the CLI prints must not depend on them unless a test sets them.
+ */
+export function machineEnv(): Record<string, string> {
+  const colour = new Set(["NO_COLOR", "FORCE_COLOR", "TERM"]);
+  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => !colour.has(entry[0]) && entry[1] !== undefined));
 }
 
 /** Checks that a command failed with exit status 1 and one line on stderr; returns that line. */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import { commandFor, runtimes } from "../support/runtimes.ts";
 import { noLeftovers } from "../support/supervisor.ts";
-import { call, failureLine, output, runCli, startCliFixture } from "./cli-harness.ts";
+import { call, failureLine, output, machineEnv, runCli, startCliFixture } from "./cli-harness.ts";
 import type { CliFixture } from "./cli-harness.ts";
 
 const cliPath = new URL("../../src/cli/main.ts", import.meta.url).pathname;
@@ -84,7 +84,8 @@ describe.each(runtimes)("podvisor's lists and output on %s", (runtime) => {
       const command = ["exec", ...(([file, args]) => [file, ...args])(commandFor(runtime, cliPath, ["pods"]))].map((word) => `'${word}'`).join(" ");
       // `script` runs the command on a terminal (a pty) and copies what it printed to its stdout.
       const result = await execa("script", ["-qec", command, "/dev/null"], {
-        reject: false, stdin: "ignore", env: { PODVISOR_SOCKET: fixture.daemon.socket, PATH: `${binDir}:${process.env.PATH}`, TERM: "xterm", ...env },
+        reject: false, stdin: "ignore", extendEnv: false,
+        env: { ...machineEnv(), PODVISOR_SOCKET: fixture.daemon.socket, PATH: `${binDir}:${process.env.PATH}`, TERM: "xterm", ...env },
       });
       expect(result.exitCode, String(result.stderr)).toBe(0);
       return String(result.stdout);
