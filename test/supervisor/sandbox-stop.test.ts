@@ -5,23 +5,29 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { listCgroups } from "../../src/host/cgroup.ts";
 import { isMounted } from "../../src/host/mountinfo.ts";
 import type { ContainerRecord, SandboxRecord } from "../../src/state/records.ts";
-import { ignoresTermCommand, noLeftovers, runTestPod, startTestSupervisor, zombieChildren } from "../support/supervisor.ts";
-import type { TestSupervisor } from "../support/supervisor.ts";
+import { backends, startBackendSupervisor, useBackendSupervisors } from "../support/backends.ts";
+import type { BackendName, BackendSupervisor, TestContainer } from "../support/backends.ts";
+import { ignoresTermCommand, noLeftovers, zombieChildren } from "../support/supervisor.ts";
 
 const ignoreTerm = ignoresTermCommand;
 const forking = ["sh", "-c", "sleep 1000 & sleep 1000 & (sleep 1000 &) ; wait"];
 
-describe("stopPodSandbox()", () => {
-  let t: TestSupervisor;
+useBackendSupervisors();
+
+// The same tests on both backends (SEMANTICS.md: every rule on `process` and on `runc`; the map of
+// rules to tests is in stop-semantics.test.ts). Tests only about ids and records run on one.
+describe.each(backends)("stopPodSandbox() on %s", (backendName: BackendName) => {
+  let t: BackendSupervisor;
   beforeAll(async () => {
-    t = await startTestSupervisor();
+    t = await startBackendSupervisor(backendName);
   });
   afterAll(async () => {
     expect(await t.close()).toEqual(noLeftovers);
     expect(await zombieChildren()).toEqual([]);
   });
 
-  const runPod = (commands: string[][], config: Record<string, unknown> = {}) => runTestPod(t, commands, config);
+  const runPod = (commands: TestContainer[], config: Record<string, unknown> = {}) => t.runPod(commands, config);
+  const idsOnly = test.runIf(backendName === "process");
 
   /** Removes the sandbox and checks that nothing of it is left on the host. */
   async function removeAndCheck(id: string): Promise<void> {
@@ -32,12 +38,12 @@ describe("stopPodSandbox()", () => {
     expect(existsSync(join(t.root, "sandboxes", id))).toBe(false);
   }
 
-  test("succeeds for an unknown id, with a warning", async () => {
+  idsOnly("succeeds for an unknown id, with a warning (ids and records only: one backend)", async () => {
     const outcome = await t.supervisor.stopPodSandbox("doesnotexist1");
     expect(outcome.warnings[0]).toMatch(/not found: probably stopped already/);
   });
 
-  test("rejects an empty or malformed id as an invalid argument", async () => {
+  idsOnly("rejects an empty or malformed id as an invalid argument (ids only: one backend)", async () => {
     await expect(t.supervisor.stopPodSandbox("")).rejects.toThrow(TypeError);
     await expect(t.supervisor.stopPodSandbox("../etc")).rejects.toThrow(/not a well-formed id/);
   });
@@ -47,7 +53,11 @@ describe("stopPodSandbox()", () => {
     const status = t.supervisor.podSandboxStatus(id);
     expect(existsSync(status.netnsPath as string)).toBe(true);
     expect(await isMounted(status.shmPath as string)).toBe(true);
+    // Rule 8: each application container's rootfs overlay (runc's containers have one) is unmounted.
+    const merged = containers.map((containerId) => join(t.root, "sandboxes", id, "containers", containerId, "merged"));
+    if (backendName === "runc") for (const dir of merged) expect(await isMounted(dir)).toBe(true);
     const outcome = await t.supervisor.stopPodSandbox(id, { timeoutMs: 5_000 });
+    for (const dir of merged) expect(await isMounted(dir)).toBe(false);
     expect(Object.keys(outcome.phases)).toEqual([
       "containers-stop", "signal-to-exit", "storage-unmount", "network-teardown", "netns-removal", "selinux-label-release",
       "shm-unmount", "sandbox-storage-stop", "cgroup-removal", "total",
@@ -60,7 +70,7 @@ describe("stopPodSandbox()", () => {
       expect(container).toMatchObject({ state: "exited", signal: "SIGTERM", reason: "signalled" });
       expect(container.finishedAt as number).toBeLessThanOrEqual(infra.finishedAt as number);
     }
-    expect(infra).toMatchObject({ state: "exited", reason: "signalled" });
+    expect(infra).toMatchObject(t.infraOnStopSignal);
     expect(existsSync(status.netnsPath as string)).toBe(false);
     expect(await isMounted(status.shmPath as string)).toBe(false);
     expect(t.supervisor.podSandboxStatus(id)).toMatchObject({ state: "stopped", stop: { phase: "stopped" } });
