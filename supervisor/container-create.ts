@@ -29,6 +29,10 @@ export async function createContainer(context: SupervisorContext, sandboxId: str
   if (sandbox.state !== "ready") throw new CodedError("FAILED_PRECONDITION", `Cannot create container: pod sandbox ${sandboxId} is ${sandbox.state}`);
   // The image's entrypoint, cmd, env, working directory and layers, by CRI's rules (container-image.ts).
   const image = resolveContainerImage(context, requested);
+  if (sandbox.dnsConfig !== undefined && image.rootfs === undefined && options.infra !== true) {
+    image.release();
+    throw new CodedError("INVALID_ARGUMENT", `Cannot create container: pod sandbox ${sandboxId} has a dnsConfig, and its resolv.conf is bound into a container root (an image or a rootfs): without one the container sees the host's /etc/resolv.conf`);
+  }
   const id = newId();
   const dir = context.store.containerDir(sandboxId, id);
   await mkdir(dir, { recursive: true, mode: 0o700 });

@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import type { ContainerSpec } from "../src/runtime/runtime-backend.ts";
 import type { ContainerRecord, SandboxRecord } from "../src/state/records.ts";
 
@@ -22,7 +22,19 @@ export function containerSpec(record: ContainerRecord, sandbox: SandboxRecord): 
     shmPath: sandbox.shmPath,
     infra: record.infra,
     init: record.init,
-    mounts: record.mounts,
+    mounts: mountsOf(record, sandbox),
     sysctls: sandbox.sysctls,
   };
+}
+
+/**
+ * The container's bind mounts, with its pod's resolv.conf read-only on `/etc/resolv.conf` first when
+ * it has a root of its own (a container without one sees the host's /etc): the client's own mount
+ * of `/etc/resolv.conf` replaces it, one of `/etc` hides it.
+ */
+function mountsOf(record: ContainerRecord, sandbox: SandboxRecord): ContainerSpec["mounts"] {
+  const mounts = record.mounts ?? [];
+  if (sandbox.resolvConfPath === undefined || record.infra || record.rootfs === undefined) return record.mounts;
+  if (mounts.some((mount) => posix.normalize(mount.containerPath).replace(/\/$/, "") === "/etc/resolv.conf")) return record.mounts;
+  return [{ containerPath: "/etc/resolv.conf", hostPath: sandbox.resolvConfPath, readonly: true }, ...mounts];
 }

@@ -5,6 +5,7 @@ import { removeCgroup } from "../src/host/cgroup-remove.ts";
 import { createNetns } from "../src/host/netns-create.ts";
 import { removeNetns } from "../src/host/netns-remove.ts";
 import { mountShm, unmountShm } from "../src/host/shm.ts";
+import { writeResolvConf } from "../src/host/resolv-conf.ts";
 import { getLogger } from "../src/log/logger.ts";
 import type { SandboxRecord } from "../src/state/records.ts";
 import { sandboxRef } from "../actors/sandbox.ts";
@@ -21,8 +22,8 @@ const log = getLogger("supervisor:sandbox");
 export const infraCommand = ["sleep", "infinity"];
 
 /**
- * Runs a pod sandbox: its record, a network namespace unless host network, an shm tmpfs unless
- * host IPC, its cgroup, its actor, and its infra container. On failure, undoes what it made.
+ * Runs a pod sandbox: its record, its resolv.conf, a network namespace unless host network, an shm
+ * tmpfs unless host IPC, its cgroup, its actor, and its infra container. On failure, undoes what it made.
  */
 export async function runPodSandbox(context: SupervisorContext, config: unknown): Promise<string> {
   const normalized = normalizeSandboxConfig(config);
@@ -40,6 +41,7 @@ export async function runPodSandbox(context: SupervisorContext, config: unknown)
   const done = inFlightOf(context).begin(id);
   try {
     await mkdir(record.dir, { recursive: true, mode: 0o700 });
+    record.resolvConfPath = await writeResolvConf(record.dir, record.dnsConfig);
     if (!record.hostNetwork) {
       const netns = await createNetns(`pv-${context.tag}-${id}`);
       Object.assign(record, { netnsName: netns.name, netnsPath: netns.path });

@@ -1,5 +1,6 @@
 import { constants } from "node:os";
 import { z } from "zod";
+import { dnsConfig } from "./dns-config-schema.ts";
 
 /** Shared pieces of the request schemas. Every object is strict: an unknown field is an error. */
 export const id = z.string().min(1, "must not be empty").max(64).regex(/^[0-9a-z]+$/, "is not a well-formed id");
@@ -51,6 +52,8 @@ export const sandboxConfig = z.object({
   logDirectory: absolutePath.optional(),
   cgroupParent: noNul(4_096).optional(),
   sysctls: record(z.string().max(253).regex(/^[a-z0-9_.\/-]+$/, "is not a sysctl name"), noNul(4_096)).optional(),
+  // The pod's /etc/resolv.conf (CRI `dns_config`); without it, a copy of the host's.
+  dnsConfig: dnsConfig.optional(),
   warnings: z.array(z.string().max(4_096)).max(64).optional(),
 }).strict();
 

@@ -39,8 +39,7 @@ export function sandboxConfigFromCri(request: Message, backend = "process"): San
   if (linux.overhead !== null && linux.overhead !== undefined) warn("linux.overhead: not applied");
   if (linux.resources !== null && linux.resources !== undefined) warn("linux.resources (pod level): not applied; each container's are");
   if ((config.hostname ?? "") !== "" && backend.includes("process")) warn("hostname: not applied (the process backend has no UTS namespace: the host's name)");
-  const dns = sub(config, "dns_config");
-  if ((dns.servers ?? []).length + (dns.searches ?? []).length + (dns.options ?? []).length > 0) warn("dns_config: no resolv.conf is written");
+  const dns = config.dns_config === null || config.dns_config === undefined ? undefined : sub(config, "dns_config");
   if ((config.port_mappings ?? []).length > 0) warn("port_mappings: no port is forwarded");
   const logDirectory = (config.log_directory ?? "") === "" ? undefined : String(config.log_directory);
   if (logDirectory !== undefined && !logDirectory.startsWith("/")) throw new CriError("INVALID_ARGUMENT", "Cannot run pod sandbox: log_directory must be an absolute path");
@@ -53,6 +52,8 @@ export function sandboxConfigFromCri(request: Message, backend = "process"): San
     ...(logDirectory === undefined ? {} : { logDirectory }),
     ...(linux.cgroup_parent === "" || linux.cgroup_parent === undefined ? {} : { cgroupParent: String(linux.cgroup_parent) }),
     ...(Object.keys(sysctls).length === 0 || backend.includes("process") ? {} : { sysctls }),
+    // Checked by the supervisor (src/api/dns-config-schema.ts); without one, the host's resolv.conf.
+    ...(dns === undefined ? {} : { dnsConfig: { servers: [...(dns.servers ?? [])], searches: [...(dns.searches ?? [])], options: [...(dns.options ?? [])] } }),
     labels: stringMap(config.labels),
     annotations: stringMap(config.annotations),
     hostNetwork: namespaces.network === "NODE",

@@ -17,6 +17,13 @@ export const stopPhases = [
 ] as const;
 export type StopPhase = (typeof stopPhases)[number];
 
+/** A pod's DNS config (CRI `DNSConfig`), as src/api/dns-config-schema.ts checks it. */
+export interface DnsConfig {
+  servers?: string[];
+  searches?: string[];
+  options?: string[];
+}
+
 export interface SandboxConfig {
   name: string;
   labels?: Record<string, string>;
@@ -34,11 +41,13 @@ export interface SandboxConfig {
   cgroupParent?: string;
   /** Namespaced sysctls for every container of the pod (CRI `linux.sysctls`): applied by the OCI backends, in each container's namespaces. */
   sysctls?: Record<string, string>;
+  /** The pod's resolv.conf (CRI `dns_config`): servers, search domains, options; without it, the host's (src/host/resolv-conf.ts). */
+  dnsConfig?: DnsConfig;
   /** What was asked and is not honoured (a security option the backend does not have): said, never silently dropped. */
   warnings?: string[];
 }
 
-export interface SandboxRecord extends Pick<SandboxConfig, "uid" | "namespace" | "attempt" | "hostname" | "logDirectory" | "cgroupParent" | "sysctls" | "warnings"> {
+export interface SandboxRecord extends Pick<SandboxConfig, "uid" | "namespace" | "attempt" | "hostname" | "logDirectory" | "cgroupParent" | "sysctls" | "dnsConfig" | "warnings"> {
   id: string;
   name: string;
   labels: Record<string, string>;
@@ -52,6 +61,8 @@ export interface SandboxRecord extends Pick<SandboxConfig, "uid" | "namespace" |
   netnsName?: string;
   netnsPath?: string;
   shmPath?: string;
+  /** Its resolv.conf in its folder, bound on /etc/resolv.conf into its containers that have a root of their own. */
+  resolvConfPath?: string;
   /** Relative to the cgroup2 mount, or the process-group fallback's name. */
   cgroupPath: string;
   infraContainerId?: string;

@@ -56,7 +56,6 @@ describe("PodSandboxConfig", () => {
       expect.stringMatching(/^security_context.seccomp: not applied/),
       expect.stringMatching(/^linux.sysctls: not applied/),
       expect.stringMatching(/^hostname: not applied/),
-      expect.stringMatching(/^dns_config: no resolv.conf/),
       expect.stringMatching(/^port_mappings: no port is forwarded/),
     ]);
     expect(sandboxConfigFromCri({ config: { metadata: { name: "w" }, linux: { security_context: { namespace_options: { pid: "CONTAINER" } } } } }, "runc").warnings).toBeUndefined();
