@@ -34,6 +34,7 @@ import type { SupervisorContext } from "./context.ts";
 import { inFlightOf } from "./in-flight.ts";
 import { findLeaks } from "./leak-find.ts";
 import type { RepairPlan } from "./leak-find.ts";
+import { checkBackendLeftovers, listBackendLeftovers } from "./leak-backend.ts";
 import { checkNetwork, networkOwnership } from "./leak-network.ts";
 import { ownedByRecords } from "./leak-ownership.ts";
 import { repairLeaks } from "./leak-repair.ts";
@@ -57,7 +58,7 @@ export interface HostCheckState {
   lastLeaks: Set<string>;
 }
 
-const kindsInOrder: HostObjectKind[] = ["mounts", "netns", "cgroups", "processes", "addresses", "veths"];
+const kindsInOrder: HostObjectKind[] = ["mounts", "netns", "cgroups", "processes", "addresses", "veths", "conmon", "runtimeStates", "bundles"];
 
 /**
  * Checks the host against the records and, with `repair`, removes the leaks. A removal that fails
@@ -89,13 +90,17 @@ async function runCheck(context: SupervisorContext, state: HostCheckState, optio
     options.signal?.throwIfAborted();
     const owned = ownedByRecords(context); // in the same turn as watch(): see 2. above
     const ownedNetwork = networkOwnership(context);
-    const host = await readHostInventory({ root: context.root, tag: context.tag });
+    const [host, leftovers] = await Promise.all([readHostInventory({ root: context.root, tag: context.tag }), listBackendLeftovers(context, options.signal)]);
     const expected = (id: string) => context.store.sandboxes.get(id)?.state === "ready" && !context.stopsInFlight.has(id) && !window.ids.has(id);
-    const { kinds, plan } = findLeaks({ root: context.root, tag: context.tag, owned, host, busy: window.ids, expected });
+    const runsBeforeStart = context.backend.runsBeforeStart === true;
+    const { kinds, plan } = findLeaks({ root: context.root, tag: context.tag, owned, host, busy: window.ids, expected, runsBeforeStart });
     if (repair && options.repairOnlyRepeated) holdFirstSeen(kinds, plan, state.lastLeaks);
     // The network's leaks are repaired first, by DEL, before their namespaces go (as a stop orders it).
     const onlyRepeated = repair && options.repairOnlyRepeated ? state.lastLeaks : undefined;
     Object.assign(kinds, await checkNetwork(context, ownedNetwork, { busy: window.ids, repair, onlyRepeated, expected, signal: options.signal }));
+    // The backend's own (conmon, runtime state, bundles) next: its conmon and runtime delete end the
+    // containers no record owns before their mounts, cgroups and processes are judged gone.
+    Object.assign(kinds, await checkBackendLeftovers(context, leftovers, owned.containerIds, { busy: window.ids, repair, onlyRepeated, signal: options.signal }));
     if (repair) await repairLeaks(context, plan, kinds, { busy: window.ids, signal: options.signal });
     state.lastLeaks = new Set(kindsInOrder.flatMap((kind) => kinds[kind].leaks.map((leak) => `${kind}:${leak.name}`)));
     const total = (list: "leaks" | "removed" | "failed") => kindsInOrder.reduce((sum, kind) => sum + kinds[kind][list].length, 0);

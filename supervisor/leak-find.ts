@@ -24,6 +24,8 @@ export interface FindLeaksInput {
   busy: ReadonlySet<string>;
   /** Whether a ready sandbox is still expected to have its objects (not stopping, not stopped). */
   expected(sandboxId: string): boolean;
+  /** The backend runs processes for a created container before its start (the OCI runtimes' init and conmon). */
+  runsBeforeStart?: boolean;
 }
 
 /**
@@ -33,8 +35,11 @@ export interface FindLeaksInput {
  */
 export function findLeaks(input: FindLeaksInput): { kinds: Record<HostObjectKind, HostKindReport>; plan: RepairPlan } {
   const { owned, host, busy } = input;
-  // The CNI kinds (addresses, veths) are judged by leak-network.ts; empty here.
-  const kinds = { mounts: emptyKind(), netns: emptyKind(), cgroups: emptyKind(), processes: emptyKind(), addresses: emptyKind(), veths: emptyKind() };
+  // The CNI kinds (addresses, veths) are judged by leak-network.ts, the backend's own by leak-backend.ts; empty here.
+  const kinds = {
+    mounts: emptyKind(), netns: emptyKind(), cgroups: emptyKind(), processes: emptyKind(), addresses: emptyKind(), veths: emptyKind(),
+    conmon: emptyKind(), runtimeStates: emptyKind(), bundles: emptyKind(),
+  };
   const plan: RepairPlan = { mounts: [], netns: [], killCgroups: new Map(), killPids: [], cgroups: [] };
   for (const kind of ["mounts", "netns", "cgroups", "processes"] as const) {
     if (host.errors[kind] !== undefined) kinds[kind].error = host.errors[kind];
@@ -89,7 +94,8 @@ export function findLeaks(input: FindLeaksInput): { kinds: Record<HostObjectKind
     const name = String(process.pid);
     const containerCgroup = [process.cgroup, ...ancestry(process.cgroup, top)].find((dir) => owned.containers.has(dir));
     const container = containerCgroup === undefined ? undefined : owned.containers.get(containerCgroup);
-    const isOwned = !leakedCgroups.has(process.cgroup) && container?.state === "running";
+    const runs = container?.state === "running" || (container?.state === "created" && input.runsBeforeStart === true);
+    const isOwned = !leakedCgroups.has(process.cgroup) && runs;
     if (!judge("processes", name, isOwned, cgroupIds(process.cgroup))) continue;
     const leak: HostLeak = { name, cgroup: process.cgroup, reason: "" };
     kinds.processes.leaks.push(leak);
@@ -121,9 +127,9 @@ export function findLeaks(input: FindLeaksInput): { kinds: Record<HostObjectKind
   return { kinds, plan };
 }
 
-/** The ids a cgroup path is named after: `podvisor-x/pod-a/ctr-b` → `["a", "b"]`. */
+/** The ids a cgroup path is named after: `podvisor-x/pod-a/ctr-b` → `["a", "b"]` (`conmon-ctr-b`, conmon's beside it, → `"b"`). */
 export function cgroupIds(path: string): string[] {
-  return path.split("/").slice(1).map((segment) => segment.replace(/^(pod|ctr)-/, ""));
+  return path.split("/").slice(1).map((segment) => segment.replace(/^(pod|ctr|conmon-ctr)-/, ""));
 }
 
 /** The ids a mount point under `<root>/sandboxes` is named after (its sandbox's first). */

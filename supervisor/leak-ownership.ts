@@ -15,6 +15,8 @@ export interface Ownership {
   containers: Map<string, { id: string; state: ContainerState }>;
   /** Every sandbox's state, for the reason a leak is given. */
   sandboxes: Map<string, SandboxState>;
+  /** Every container record's id, whatever its state: what the backend keeps for them is theirs (leak-backend.ts). */
+  containerIds: Set<string>;
 }
 
 /**
@@ -25,7 +27,7 @@ export interface Ownership {
  * const owned = ownedByRecords(context); // owned.netns.get("pv-5b96b3af-abc") === "abc"
  */
 export function ownedByRecords(context: SupervisorContext): Ownership {
-  const owned: Ownership = { mounts: new Map(), netns: new Map(), cgroups: new Map(), containers: new Map(), sandboxes: new Map() };
+  const owned: Ownership = { mounts: new Map(), netns: new Map(), cgroups: new Map(), containers: new Map(), sandboxes: new Map(), containerIds: new Set(context.store.containers.keys()) };
   for (const sandbox of context.store.sandboxes.values()) {
     owned.sandboxes.set(sandbox.id, sandbox.state);
     const ready = sandbox.state === "ready";

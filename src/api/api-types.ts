@@ -31,8 +31,11 @@ export interface SandboxStopResult {
   warnings?: string[];
 }
 
-/** The kinds of host objects `CheckHost` compares with the records, in the order it repairs them. */
-export type HostObjectKind = "mounts" | "netns" | "cgroups" | "processes" | "addresses" | "veths";
+/**
+ * The kinds of host objects `CheckHost` compares with the records. `conmon`, `runtimeStates` and
+ * `bundles` are the OCI backends' (always empty on the process backend).
+ */
+export type HostObjectKind = "mounts" | "netns" | "cgroups" | "processes" | "addresses" | "veths" | "conmon" | "runtimeStates" | "bundles";
 
 /** Something on the host that no record owns. */
 export interface HostLeak {

@@ -11,7 +11,7 @@ const stopVias: readonly SandboxStopVia[] = ["single", "batch", "shutdown", "res
 export type MetricsPart = () => Promise<string>;
 
 /** The kinds of host objects the leak check counts (the API's `HostObjectKind`). */
-const leakKinds = ["mounts", "netns", "cgroups", "processes", "addresses", "veths"] as const;
+const leakKinds = ["mounts", "netns", "cgroups", "processes", "addresses", "veths", "conmon", "runtimeStates", "bundles"] as const;
 
 /**
  * podvisor's Prometheus metrics: for every operation (`stop_pod_sandbox`, `run_pod_sandbox` …) a

@@ -11,6 +11,7 @@
  * - CNI networking, which is not the runtime's job: the sandbox sets up its network namespace
  *   (and later calls CNI plugins on it) and hands the runtime only `netnsPath`.
  */
+import type { ErrorData } from "../errors/coded-error.ts";
 
 /** What to run. Paths are absolute and already checked to lie inside the daemon's root by the caller. */
 export interface ContainerSpec {
@@ -102,6 +103,34 @@ export interface ExecResult {
 export const unknownExitMessage =
   "its main process was started by an earlier daemon process, and the process holder that kept its exit status was gone too";
 
+/** The kinds of leftovers a backend lists for the leak check (the API's `HostObjectKind`s of the OCI backends). */
+export type BackendLeftoverKind = "conmon" | "runtimeStates" | "bundles";
+
+/** One thing a backend keeps on the host for a container (see {@link RuntimeBackend.findLeftovers}). */
+export interface BackendLeftover {
+  kind: BackendLeftoverKind;
+  /** How the leak check names it: a pid (conmon), a path (a state folder, a bundle, an exit file). */
+  name: string;
+  /** The container it belongs to. */
+  containerId: string;
+  /** The container's cgroup (relative to the cgroup2 mount), where the backend keeps it (the bundle). */
+  cgroupPath?: string;
+  /** In words, for the report: what it is (`conmon of container x`). */
+  what: string;
+}
+
+export interface BackendLeftoverListing {
+  items: BackendLeftover[];
+  /** A kind that could not be read; the others are still listed. */
+  errors: Partial<Record<BackendLeftoverKind, ErrorData>>;
+}
+
+/** What became of one item of a removal: `error` unset means removed (or gone already). */
+export interface BackendRemoval {
+  item: BackendLeftover;
+  error?: unknown;
+}
+
 /** What is known of a container started by an earlier daemon process, for {@link RuntimeBackend.adopt}. */
 export interface AdoptionRecord {
   pid: number;
@@ -162,6 +191,23 @@ export interface RuntimeBackend {
    * conmon), relative to the cgroup2 mount: the leak check counts them as the container's.
    */
   helperCgroups?(cgroupPath: string): string[];
+  /**
+   * Whether a created container already has processes before its start (the OCI runtimes' init
+   * waiting for `start`, and conmon): the leak check then counts them as the created container's.
+   */
+  readonly runsBeforeStart?: boolean;
+  /**
+   * What this backend keeps on the host per container beyond the supervisor's names (the OCI
+   * backends: conmon processes, the runtime's state folders, bundles), each with the container id
+   * it belongs to, for the leak check to judge against the records. Reading only. See `leftovers.ts`.
+   */
+  findLeftovers?(options?: { signal?: AbortSignal }): Promise<BackendLeftoverListing>;
+  /**
+   * Removes leftovers {@link RuntimeBackend.findLeftovers} listed, all of one container that no
+   * record owns: kills its conmon (the very process listed), has the runtime delete its container,
+   * removes its folders. Each item's outcome is reported; nothing else is touched.
+   */
+  removeLeftovers?(items: BackendLeftover[], options?: { signal?: AbortSignal }): Promise<BackendRemoval[]>;
   /**
    * Releases what the backend keeps for itself (the process backend's holder process). Containers
    * still running go on running; a later call starts what is needed again.

@@ -4,7 +4,7 @@ import { CliError } from "../cli-error.ts";
 import { clientCommand, withClient } from "../client-command.ts";
 import { formatDuration, formatTable, isStructured, printData } from "../output.ts";
 
-const kinds: HostObjectKind[] = ["mounts", "netns", "cgroups", "processes", "addresses", "veths"];
+const kinds: HostObjectKind[] = ["mounts", "netns", "cgroups", "processes", "addresses", "veths", "conmon", "runtimeStates", "bundles"];
 
 /**
  * `podvisor check [--repair]`: the daemon's leak check. A table of what the records own against
@@ -13,7 +13,7 @@ const kinds: HostObjectKind[] = ["mounts", "netns", "cgroups", "processes", "add
  * stderr) when leaks remain: found without `--repair`, or not all removed by it; 0 otherwise.
  */
 export function addHostCheckCommand(program: Command): void {
-  clientCommand(program, "check", "compare what is on the host (mounts, netns, cgroups, processes, CNI addresses and veths) with the daemon's records; list the leaks")
+  clientCommand(program, "check", "compare what is on the host (mounts, netns, cgroups, processes, CNI addresses and veths; on runc/crun conmon, runtime states and bundles) with the daemon's records; list the leaks")
     .option("--repair", "remove every leak found (what no record owns)")
     .action((flags: { repair?: boolean }, command: Command) => withClient(command, async ({ client, output }) => {
       const report = await client.call<HostCheckReport>("CheckHost", { repair: flags.repair === true });

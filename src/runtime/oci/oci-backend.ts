@@ -4,7 +4,7 @@ import { CodedError } from "../../errors/coded-error.ts";
 import { cgroupPids, createCgroup, isPopulated, killCgroup } from "../../host/cgroup.ts";
 import { waitForCgroupEmpty } from "../../host/cgroup-wait.ts";
 import { getLogger } from "../../log/logger.ts";
-import type { AdoptionRecord, ContainerSpec, ExecOptions, ExecResult, RuntimeBackend, RuntimeState, StartResult } from "../runtime-backend.ts";
+import type { AdoptionRecord, BackendLeftover, BackendLeftoverListing, BackendRemoval, ContainerSpec, ExecOptions, ExecResult, RuntimeBackend, RuntimeState, StartResult } from "../runtime-backend.ts";
 import type { WaitForStoppedOptions } from "../runtime-backend.ts";
 import * as errors from "../runtime-errors.ts";
 import { validateContainerSpec } from "../runtime-spec.ts";
@@ -17,6 +17,7 @@ import { exitFromStatus, OciExitWatcher, readExitStatus } from "./oci-exit.ts";
 import { validateRuntimeHost } from "./oci-host-check.ts";
 import { conmonCgroupPath, OciLayout, requireExecutable } from "./oci-layout.ts";
 import type { ContainerPaths, StartedInfo } from "./oci-layout.ts";
+import { listOciLeftovers, removeOciLeftovers } from "./oci-leftovers.ts";
 import { OciListPoller } from "./oci-list-poller.ts";
 import { findOciLeftover, removeOciContainer } from "./oci-removal.ts";
 import { isRuntimeNotFound, OciRuntime } from "./oci-runtime.ts";
@@ -69,6 +70,8 @@ interface Container {
 export class OciBackend implements RuntimeBackend {
   readonly name: string;
   readonly signalsDirectly: boolean;
+  /** A created container's init waits for `start` in the runtime, watched by its conmon. */
+  readonly runsBeforeStart = true;
   readonly runtime: OciRuntime;
   readonly conmonPath: string;
   readonly initPath: string;
@@ -286,6 +289,18 @@ export class OciBackend implements RuntimeBackend {
     const container = this.#get(id);
     if (container.started === undefined) throw errors.failedPrecondition(`Cannot exec in container "${id}": it was never started`, id);
     return runOciExec(this.runtime, container.spec, container.paths.execDir, command, options);
+  }
+
+  /** conmon processes, the runtime's state folders and the bundles under this backend's root (see `oci-leftovers.ts`). */
+  findLeftovers(): Promise<BackendLeftoverListing> {
+    return listOciLeftovers(this.layout);
+  }
+
+  /** Removes what {@link OciBackend.findLeftovers} listed of one container no record owns; the backend forgets it too. */
+  async removeLeftovers(items: BackendLeftover[], options: { signal?: AbortSignal } = {}): Promise<BackendRemoval[]> {
+    const outcomes = await removeOciLeftovers(this.runtime, this.layout, items, options);
+    for (const item of items) this.#containers.delete(item.containerId);
+    return outcomes;
   }
 
   /** conmon's cgroup, beside the container's. */

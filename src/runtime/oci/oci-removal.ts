@@ -35,6 +35,7 @@ export async function removeOciContainer(runtime: OciRuntime, layout: OciLayout,
   await removeEmptyV1Cgroups(cgroupPath);
   await rm(paths.dir, { recursive: true, force: true });
   await rm(join(layout.exitDir, id), { force: true });
+  await rm(join(layout.socketDir, id), { force: true }); // conmon's link to the bundle, left by conmon
 }
 
 /**
