@@ -1,6 +1,6 @@
 /**
  * vitest global setup: the suite ends by checking that no mount, network namespace or cgroup
- * (and so no process in one) *this run* made is left. Each run has an id and a folder of its own
+ * (and so no process in one), and no conmon, *this run* made is left. Each run has an id and a folder of its own
  * (`test-run.ts`); the daemons' roots lie in the folder, and the names a daemon derives from its root
  * (`pv-<tag>-…`, `podvisor-<tag>`) are found from the roots seen made there. So a second test run on
  * the same host, or a daemon running on it for real, is never mistaken for a leak.
@@ -31,13 +31,14 @@ export async function setup(): Promise<void> {
 export async function teardown(): Promise<void> {
   watcher?.close();
   for (const name of await readdir(dir)) roots.add(join(dir, name));
-  // Processes are checked through their cgroups here (a leftover cgroup is a leak), and each test
-  // file checks its own process for zombie children (test/support/supervisor.ts).
+  // Processes are checked through their cgroups here (a leftover cgroup is a leak), conmon by its
+  // command line (it outlives its cgroup), and each test file checks its own process for zombie
+  // children (test/support/supervisor.ts).
   const leaked = await snapshotRun({ prefix: `pvtest-${runId}-`, dir, roots });
-  const total = leaked.netns.length + leaked.cgroups.length + leaked.mounts.length;
+  const total = leaked.netns.length + leaked.cgroups.length + leaked.mounts.length + leaked.conmon.length;
   if (total === 0) {
     await rm(dir, { recursive: true, force: true });
-    console.log(`Leak check (run ${runId}): the suite left no process, mount, network namespace or cgroup behind`);
+    console.log(`Leak check (run ${runId}): the suite left no process, mount, network namespace, cgroup or conmon behind`);
     return;
   }
   // vitest reports an error thrown here but still exits 0: the exit code must say it too.

@@ -1,15 +1,17 @@
 import { createHash } from "node:crypto";
-import { readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { findCgroup2Mount, listCgroups } from "../../src/host/cgroup.ts";
 import { v1Hierarchies } from "../../src/host/cgroup-v1.ts";
 import { readMountinfo } from "../../src/host/mountinfo.ts";
 import { listNetns } from "../../src/host/netns.ts";
 
-/** What one test run could have made: netns, cgroups and mounts under its names. */
+/** What one test run could have made: netns, cgroups and mounts under its names, and conmon processes of its roots. */
 export interface HostSnapshot {
   netns: string[];
   cgroups: string[];
   mounts: string[];
+  /** `<pid> <bundle>` of each live conmon whose command line names a path in the run's folder. */
+  conmon: string[];
 }
 
 /** A run's names: the prefix of what its tests make themselves, its folder, and its daemons' roots. */
@@ -47,5 +49,20 @@ export async function snapshotRun(names: RunNames): Promise<HostSnapshot> {
   const mounts = (await readMountinfo())
     .map((mount) => mount.mountPoint)
     .filter((point) => point.startsWith(`${names.dir}/`) || netnsMounts.includes(point));
-  return { netns, cgroups, mounts };
+  return { netns, cgroups, mounts, conmon: await conmonsIn(names.dir) };
+}
+
+/**
+ * conmon processes of the run: conmon double-forks away from the daemon that launched it and lives
+ * in no cgroup of the run once its own is gone, so it is found by its command line (`-b <bundle>`).
+ */
+async function conmonsIn(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of (await readdir("/proc")).filter((name) => /^\d+$/.test(name))) {
+    const comm = await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "");
+    if (comm.trim() !== "conmon") continue;
+    const argv = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0");
+    if (argv.some((arg) => arg.startsWith(`${dir}/`))) found.push(`${pid} ${argv[argv.indexOf("-b") + 1] ?? argv.join(" ")}`);
+  }
+  return found;
 }
