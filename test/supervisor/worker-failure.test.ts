@@ -13,30 +13,29 @@ import { startDaemon } from "../../daemon/daemon.ts";
 import { findHostLeftovers } from "../../src/host/leftovers.ts";
 import { canTerminateSpinningWorker } from "../../src/platform/runtime.ts";
 import { refs } from "../actor-system/fixtures/behaviors.ts";
+import { backends, startBackendSupervisor, useBackendSupervisors } from "../support/backends.ts";
+import type { BackendName, BackendSupervisor } from "../support/backends.ts";
 import { isAlive, noLeftovers, startTestSupervisor, waitUntil, zombieChildren } from "../support/supervisor.ts";
 import type { TestSupervisor } from "../support/supervisor.ts";
+
+useBackendSupervisors();
 
 const ignoresTerm = ["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"];
 /** What the stop may take past its deadline: the kill, its report, and the record's write. */
 const boundMs = 2_500;
 
-describe("a worker that fails during a stop", () => {
-  let t: TestSupervisor;
+// On both backends: the main thread stops the containers through the same backend the actors use.
+describe.each(backends)("a worker that fails during a stop, on %s", (backendName: BackendName) => {
+  let t: BackendSupervisor;
   beforeEach(async () => {
-    t = await startTestSupervisor({ workers: 2, heartbeatTimeoutMs: 1_000 });
+    t = await startBackendSupervisor(backendName, { workers: 2, heartbeatTimeoutMs: 1_000 });
   });
   afterEach(async () => {
     expect(await t.close()).toEqual(noLeftovers);
   });
 
   async function podWithStubbornContainer(): Promise<{ id: string; stubborn: string; obedient: string }> {
-    const id = await t.supervisor.runPodSandbox({ name: "worker-failure" });
-    const stubborn = await t.supervisor.createContainer(id, { name: "stubborn", command: ignoresTerm });
-    const obedient = await t.supervisor.createContainer(id, { name: "obedient", command: ["sleep", "1000"] });
-    await t.supervisor.startContainer(stubborn);
-    await t.supervisor.startContainer(obedient);
-    const { logPath } = t.supervisor.containerStatus(stubborn);
-    await waitUntil(async () => (await readFile(logPath, "utf8")).includes("ready"));
+    const { id, containers: [stubborn, obedient] } = await t.runPod([ignoresTerm, ["sleep", "1000"]], { name: "worker-failure" });
     return { id, stubborn, obedient };
   }
 
