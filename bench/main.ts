@@ -31,6 +31,7 @@ program
   .option("--runtime <runtime>", "the daemon's runtime: node or deno", "node")
   .option("--strategy <strategy>", "parallel, sequential or both", "parallel")
   .option("--backend <names>", "the daemon's --backend: process, runc or crun; several comma-separated (process,runc) are measured one after the other", "process")
+  .option("--network <modes>", "none, or cni: a bridge network of the benchmark's own (bridge + host-local from /usr/lib/cni), measured beside none, with the DEL floor (the plugins called directly)", "none")
   .option("--rootfs", "give every container a busybox rootfs (implied by runc and crun, which need one)", false)
   .option("--no-floor", "skip the own (stock tools) floor")
   .option("--c-floor <file>", "the C floor's source, built with gcc and run beside the own floor", defaultCFloorSource)

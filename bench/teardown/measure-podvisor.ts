@@ -1,10 +1,14 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { waitForSocket } from "../../src/api/socket-probe.ts";
 import { ApiClient } from "../../src/cli/client.ts";
+import { findHostLeftovers } from "../../src/host/leftovers.ts";
+import { tagOf } from "../crash/daemon.ts";
+import { networkLeftovers } from "./bench-network.ts";
+import type { BenchNetwork } from "./bench-network.ts";
 import type { Notification } from "../../src/cli/client.ts";
 import { percentile } from "../stats.ts";
 import { probeProcess } from "./daemon-probe.ts";
@@ -27,12 +31,16 @@ export interface TeardownOptions {
   backend: Backend;
   /** Every container's rootfs (required on runc and crun). */
   rootfs?: string;
+  /** The CNI network of the benchmark's own (`--network cni`); without it, network "none" (a conf dir that does not exist). */
+  network?: BenchNetwork;
 }
 
 export interface PodvisorResult {
   strategy: string;
   runtime: string;
   backend: string;
+  /** "none", or "cni": the benchmark's bridge network. */
+  network: "none" | "cni";
   /** Running every sandbox, and what it cost the daemon and the machine. */
   setup: SetupCost;
   stopWallMs: number;
@@ -51,6 +59,8 @@ export interface PodvisorResult {
   daemon: { rssAfterSetupBytes: number; peakRssBytes: number; cpuMs: number; actorsPerWorker: number[] };
   /** RemovePodSandbox failures after the measurement (each tried twice), as `<id>: <message>`; not part of what is measured. */
   removeErrors: string[];
+  /** What the daemon left on the host after it exited (netns, mounts, cgroups, processes; the network's addresses and veths): must be empty. */
+  leftovers: string[];
 }
 
 /**
@@ -58,14 +68,18 @@ export interface PodvisorResult {
  * one StopPodSandboxes while two other connections ask status and list; removes everything after.
  */
 export async function measurePodvisor(options: TeardownOptions): Promise<PodvisorResult> {
-  const root = await mkdtemp(join(tmpdir(), "pvbench-"));
+  const root = await realpath(await mkdtemp(join(tmpdir(), "pvbench-")));
   const socket = join(root, "api.sock");
   const args = [cli, "daemon", "--root", root, "--socket", socket, "--log-level", "error", "--stop-strategy", options.strategy];
+  // Network "none" whatever /etc/cni/net.d holds: a conf dir that does not exist.
+  if (options.network === undefined) args.push("--cni-conf-dir", join(root, "no-cni-conf"));
+  else args.push("--cni-conf-dir", options.network.confDir, "--cni-bin-dir", options.network.binDirs.join(":"));
   if (options.workload === "lagging") args.push("--backend", "lagging", "--backend-lag-ms", "300");
   else if (options.backend !== "process") args.push("--backend", options.backend);
   // Extra runtime flags for the daemon, for profiling it: PODVISOR_BENCH_DAEMON_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extra = process.env.PODVISOR_BENCH_DAEMON_FLAGS?.split(" ").filter(Boolean) ?? [];
   const [file, argv] = options.runtime === "node" ? ["node", [...extra, ...args]] : ["deno", ["run", "-A", ...extra, ...args]];
+  const leftovers: string[] = [];
   const daemon = execa(file, argv as string[], { preferLocal: true, reject: false, stdio: ["ignore", "ignore", "inherit"] });
   let exited: string | undefined;
   void daemon.then((result) => (exited = `Cannot benchmark: the daemon exited before serving (${result.shortMessage ?? `exit ${result.exitCode}`}; its stderr is above)`));
@@ -113,6 +127,7 @@ export async function measurePodvisor(options: TeardownOptions): Promise<Podviso
       strategy: options.strategy,
       runtime: options.runtime,
       backend: options.workload === "lagging" ? "lagging" : options.backend,
+      network: options.network === undefined ? "none" : "cni",
       setup,
       stopWallMs,
       failed: results.filter((r) => !r.ok).length,
@@ -124,12 +139,28 @@ export async function measurePodvisor(options: TeardownOptions): Promise<Podviso
       listMs: { p50: percentile(listMs, 50), p99: percentile(listMs, 99), samples: listMs.length },
       daemon: { rssAfterSetupBytes: before.rssBytes, peakRssBytes: after.peakRssBytes, cpuMs: after.cpuMs, actorsPerWorker },
       removeErrors,
+      leftovers,
     };
   } finally {
     daemon.kill("SIGTERM");
     await daemon;
+    leftovers.push(...(await hostLeftovers(root, options.network)));
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/** What a daemon on `root` left after it exited, one line each. */
+async function hostLeftovers(root: string, network: BenchNetwork | undefined): Promise<string[]> {
+  const host = await findHostLeftovers({ root, tag: tagOf(root) });
+  const net = network === undefined ? { reservations: [], veths: [] } : await networkLeftovers(network);
+  return [
+    ...host.netns.map((name) => `netns ${name}`),
+    ...host.mounts.map((mount) => `mount ${mount}`),
+    ...host.cgroups.map((cgroup) => `cgroup ${cgroup}`),
+    ...host.pids.map((pid) => `process ${pid}`),
+    ...net.reservations.map((ip) => `address ${ip}`),
+    ...net.veths.map((veth) => `veth ${veth}`),
+  ];
 }
 
 /**

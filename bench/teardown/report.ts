@@ -7,6 +7,8 @@ import { percentile } from "../stats.ts";
 import type { CFloorResult } from "./c-floor-plan.ts";
 import type { FloorResult } from "./floor.ts";
 import type { PodvisorResult } from "./measure-podvisor.ts";
+import type { CniFloorResult } from "./cni-floor.ts";
+import { networkLines } from "./network-report.ts";
 
 /** What was run. */
 export interface ReportRun {
@@ -22,11 +24,13 @@ export interface ReportFloors {
   own?: FloorResult;
   c?: CFloorResult;
   cSkipped?: string;
+  /** The DEL floor of `--network cni`. */
+  cni?: CniFloorResult;
 }
 
 /** A podvisor run's column name. */
 export function runName(result: PodvisorResult): string {
-  return `podvisor ${result.strategy} ${result.backend} (${result.runtime})`;
+  return `podvisor ${result.strategy} ${result.backend}${result.network === "cni" ? " cni" : ""} (${result.runtime})`;
 }
 
 /**
@@ -53,6 +57,8 @@ export function printReport(run: ReportRun, results: PodvisorResult[], floors: R
   row("failed sandboxes", (r) => String(r.failed));
   for (const result of results) for (const error of result.errors) console.error(`${runName(result)}: ${error}`);
   row("sandboxes not removed after the run", (r) => String(r.removeErrors.length));
+  row("left on the host after the daemon exited", (r) => (r.leftovers.length === 0 ? "0" : `${r.leftovers.length}: ${r.leftovers.slice(0, 3).join(", ")}`));
+  for (const result of results) if (result.leftovers.length > 0) console.error(`${runName(result)} LEFT: ${result.leftovers.join(", ")}`);
   const phaseNames = [...new Set(results.flatMap((r) => Object.keys(r.phasesP50Ms)))].filter((name) => name !== "total");
   for (const phase of phaseNames) row(`  phase ${phase} (p50)`, (r) => (r.phasesP50Ms[phase] === undefined ? "" : ms(r.phasesP50Ms[phase])));
   if (own || c) {
@@ -73,7 +79,7 @@ export function printReport(run: ReportRun, results: PodvisorResult[], floors: R
   printRatios(run, results, floors);
 }
 
-function printRatios(run: ReportRun, results: PodvisorResult[], { own, c, cSkipped }: ReportFloors): void {
+function printRatios(run: ReportRun, results: PodvisorResult[], { own, c, cSkipped, cni }: ReportFloors): void {
   const times = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   if (c?.extrapolatedFrom) {
     console.log(`C floor: ${run.sandboxes} sandboxes cannot run here (${c.extrapolatedFrom.reason}); its time is an EXTRAPOLATION: ` +
@@ -88,14 +94,15 @@ function printRatios(run: ReportRun, results: PodvisorResult[], { own, c, cSkipp
     console.log(parts.join("; "));
   }
   const parallel = results.filter((r) => r.strategy === "parallel");
-  const processRun = parallel.find((r) => r.backend === "process");
   for (const other of parallel.filter((r) => r.backend === "runc" || r.backend === "crun")) {
-    if (processRun) console.log(`${other.backend} / process (parallel): ${times(other.stopWallMs, processRun.stopWallMs)}`);
+    const processRun = parallel.find((r) => r.backend === "process" && r.network === other.network);
+    if (processRun) console.log(`${other.backend} / process (parallel${other.network === "cni" ? ", cni" : ""}): ${times(other.stopWallMs, processRun.stopWallMs)}`);
   }
   for (const sequential of results.filter((r) => r.strategy === "sequential")) {
-    const same = parallel.find((r) => r.backend === sequential.backend);
-    if (same) console.log(`sequential / parallel (${same.backend}): ${times(sequential.stopWallMs, same.stopWallMs)}`);
+    const same = parallel.find((r) => r.backend === sequential.backend && r.network === sequential.network);
+    if (same) console.log(`sequential / parallel (${same.backend}${same.network === "cni" ? " cni" : ""}): ${times(sequential.stopWallMs, same.stopWallMs)}`);
   }
+  for (const line of networkLines(results, cni)) console.log(line);
 }
 
 function share(part: number, whole: number): string {

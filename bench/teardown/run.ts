@@ -3,9 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { nanoid } from "nanoid";
+import { makeBenchNetwork } from "./bench-network.ts";
+import type { BenchNetwork } from "./bench-network.ts";
 import { makeBusyboxRootfs } from "./busybox-rootfs.ts";
 import { measureCFloor } from "./c-floor-plan.ts";
 import type { CFloorResult } from "./c-floor-plan.ts";
+import { measureCniFloor } from "./cni-floor.ts";
+import type { CniFloorResult } from "./cni-floor.ts";
 import { measureFloor } from "./floor.ts";
 import type { FloorResult } from "./floor.ts";
 import { measurePodvisor } from "./measure-podvisor.ts";
@@ -23,6 +27,7 @@ export interface TeardownFlags {
   runtime: string;
   strategy: string;
   backend: string;
+  network: string;
   rootfs: boolean;
   floor: boolean;
   cFloor: string | false;
@@ -51,31 +56,45 @@ export async function runTeardownBench(flags: TeardownFlags): Promise<void> {
   for (const name of backends) if (!isBackend(name)) throw new RangeError(`Cannot benchmark: unknown backend "${name}" (process, runc or crun)`);
   if (workload === "lagging" && backends.some((name) => name !== "process")) throw new RangeError("Cannot benchmark: the lagging workload is a backend of its own (--backend lagging); give no --backend");
   if (!["parallel", "sequential", "both"].includes(flags.strategy)) throw new RangeError(`Cannot benchmark: unknown strategy "${flags.strategy}"`);
+  const networks = networkModes(flags.network);
   const strategies = flags.strategy === "both" ? (["parallel", "sequential"] as const) : [flags.strategy as "parallel" | "sequential"];
   // The OCI backends need a rootfs; then every backend of the run gets it, so all do the same host work.
   const withRootfs = flags.rootfs || (backends as Backend[]).some(isOciBackend);
   const rootfsDir = withRootfs ? await mkdtemp(join(tmpdir(), "pvbench-rootfs-")) : undefined;
+  const tag = nanoid(6).toLowerCase().replace(/[^a-z0-9]/g, "x");
+  let network: BenchNetwork | undefined;
   try {
     if (rootfsDir !== undefined) await makeBusyboxRootfs(rootfsDir);
+    if (networks.includes("cni")) {
+      network = await makeBenchNetwork(tag);
+      console.error(`CNI network ${network.name}: bridge ${network.bridge}, ${network.subnet}, host-local data in ${network.dataDir}`);
+    }
     const results: PodvisorResult[] = [];
     for (const backend of backends as Backend[]) {
-      for (const strategy of strategies) {
-        console.error(`Measuring podvisor (${strategy}, ${backend}, ${runtime}): ${sandboxes} × ${containers} ${workload}${withRootfs ? ", rootfs" : ""}…`);
-        results.push(await measurePodvisor({ sandboxes, containers, workload, timeoutMs, runtime, strategy, backend, rootfs: rootfsDir }));
+      for (const mode of networks) {
+        for (const strategy of strategies) {
+          console.error(`Measuring podvisor (${strategy}, ${backend}, network ${mode}, ${runtime}): ${sandboxes} × ${containers} ${workload}${withRootfs ? ", rootfs" : ""}…`);
+          results.push(await measurePodvisor({ sandboxes, containers, workload, timeoutMs, runtime, strategy, backend, rootfs: rootfsDir, network: mode === "cni" ? network : undefined }));
+        }
       }
+    }
+    let cni: CniFloorResult | undefined;
+    if (network !== undefined) {
+      console.error("Measuring the DEL floor (the CNI plugins called directly)…");
+      cni = await measureCniFloor(network, { sandboxes, tag });
     }
     let own: FloorResult | undefined;
     if (flags.floor && workload !== "lagging") {
       console.error("Measuring the raw floor (own, stock tools)…");
       const root = await mkdtemp(join(tmpdir(), "pvfloor-"));
-      own = await measureFloor({ sandboxes, containers, workload, timeoutMs, rootfs: withRootfs, root, tag: nanoid(6).toLowerCase().replace(/[^a-z0-9]/g, "x") });
+      own = await measureFloor({ sandboxes, containers, workload, timeoutMs, rootfs: withRootfs, root, tag });
     }
     const { c, cSkipped } = await cFloor(flags, { sandboxes, containers, workload, timeoutMs, overlay: withRootfs });
-    printReport({ sandboxes, containers, workload, timeoutMs, rootfs: withRootfs }, results, { own, c, cSkipped });
+    printReport({ sandboxes, containers, workload, timeoutMs, rootfs: withRootfs }, results, { own, c, cSkipped, cni });
     await mkdir(flags.out, { recursive: true });
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-    const base = join(flags.out, `teardown-${sandboxes}x${containers}-${workload}-${backends.join("+")}-${stamp}`);
-    await writeFile(`${base}.json`, `${JSON.stringify({ sandboxes, containers, workload, timeoutMs, rootfs: withRootfs, results, floor: own, cFloor: c, cFloorSkipped: cSkipped }, null, 2)}\n`);
+    const base = join(flags.out, `teardown-${sandboxes}x${containers}-${workload}-${backends.join("+")}${network === undefined ? "" : "-cni"}-${stamp}`);
+    await writeFile(`${base}.json`, `${JSON.stringify({ sandboxes, containers, workload, timeoutMs, rootfs: withRootfs, results, floor: own, cFloor: c, cFloorSkipped: cSkipped, cniFloor: cni, network: network === undefined ? undefined : { name: network.name, bridge: network.bridge, subnet: network.subnet } }, null, 2)}\n`);
     const markers = [
       ...(c ? [{ label: c.extrapolatedFrom ? "C floor (extrapolated)" : "C floor", atMs: c.totalMs }] : []),
       ...(own ? [{ label: "own floor", atMs: own.teardownMs }] : []),
@@ -89,7 +108,19 @@ export async function runTeardownBench(flags: TeardownFlags): Promise<void> {
     console.log(`Wrote ${base}.json and ${base}.svg`);
   } finally {
     if (rootfsDir !== undefined) await rm(rootfsDir, { recursive: true, force: true });
+    await network?.close();
   }
+}
+
+/**
+ * `--network`: "none" (the default), or "cni" — which measures "none" too, first, since the
+ * target compares the two — or both named ("none,cni").
+ */
+export function networkModes(text: string): ("none" | "cni")[] {
+  const names = text.split(",").map((name) => name.trim()).filter(Boolean);
+  for (const name of names) if (name !== "none" && name !== "cni") throw new RangeError(`Cannot benchmark: unknown network "${name}" (none or cni)`);
+  if (names.length === 0) throw new RangeError("Cannot benchmark: --network names no network (none or cni)");
+  return names.includes("cni") ? ["none", "cni"] : ["none"];
 }
 
 /** The C floor for this run, or why it was not run. */

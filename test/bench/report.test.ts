@@ -9,6 +9,7 @@ function podvisor(backend: string, stopWallMs: number): PodvisorResult {
     strategy: "parallel",
     runtime: "node",
     backend,
+    network: "none",
     setup: { wallMs: 300_000, daemonCpuMs: 40_000, daemonChildrenCpuMs: 10_000, machineCpuMs: 500_000 },
     stopWallMs,
     failed: 0,
@@ -20,6 +21,7 @@ function podvisor(backend: string, stopWallMs: number): PodvisorResult {
     listMs: { p50: 15, p99: 120, samples: 12 },
     daemon: { rssAfterSetupBytes: 900 * 2 ** 20, peakRssBytes: 1_200 * 2 ** 20, cpuMs: 60_000, actorsPerWorker: [20_000, 20_000] },
     removeErrors: [],
+    leftovers: [],
   };
 }
 
