@@ -70,13 +70,14 @@
  *                                            stop"; process at scale: scale.test.ts
  *  - per-phase metrics ..................... both: rule 1; the leak check: leak-check.test.ts (process)
  */
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, onTestFinished, test } from "vitest";
 import { cgroupPids } from "../../src/host/cgroup.ts";
 import { backends, startBackendSupervisor, useBackendSupervisors } from "../support/backends.ts";
 import type { BackendName, BackendSupervisor, TestContainer } from "../support/backends.ts";
-import { ignoresTermCommand, isAlive, noLeftovers, zombieChildren } from "../support/supervisor.ts";
+import { ignoresTermCommand, isAlive, noLeftovers, waitUntil, zombieChildren } from "../support/supervisor.ts";
 
 const ignoreTerm = ignoresTermCommand;
 /** Ignores SIGTERM, and so do the two children it forked (one a subshell with a child of its own). */
@@ -189,5 +190,52 @@ describe.each(backends)("stop semantics on %s", (backendName: BackendName) => {
       for (const containerId of [infraId, ...containers]) expect(t.supervisor.workerOf(containerId)).toBe(worker);
     }
     for (const { id } of pods) await t.supervisor.removePodSandbox(id);
+  });
+});
+
+/**
+ * "Exit detection that cannot be fooled by PID reuse" (SEMANTICS.md, what the successors added). A
+ * pid cannot be made to be reused on demand, so the test takes an unrelated live process and writes
+ * its pid where the stopped container's was recorded — the records on process (the holder and the
+ * cgroup decide there), also runc's started.json on runc (its pid; the start time stays the real
+ * init's) — as if the pid had been reused while no daemon ran.
+ */
+describe.each(backends)("a pid reused while no daemon ran, on %s", (backendName: BackendName) => {
+  test("a restarted supervisor reports the container exited, and neither its adoption nor the stop signals the process that took the pid", async () => {
+    const first = await startBackendSupervisor(backendName);
+    let t: BackendSupervisor | undefined;
+    let closed = false;
+    onTestFinished(async () => {
+      // A failed test still leaves nothing: a supervisor on the same root stops and removes it all.
+      if (!closed) await (t ?? (await startBackendSupervisor(backendName, { root: first.root }))).close();
+    });
+    const { id, containers: [containerId] } = await first.runPod([["sleep", "1000"]], { name: "reused" });
+    const pid = first.supervisor.containerStatus(containerId).pid as number;
+    await first.supervisor.shutdown({ stopAll: false });
+    process.kill(pid, "SIGKILL");
+    await expect.poll(() => isAlive(pid)).toBe(false);
+    const stranger = execa("sleep", ["1000"]);
+    onTestFinished(async () => {
+      stranger.kill("SIGKILL");
+      await stranger.catch(() => {});
+    });
+    const strangerPid = stranger.pid as number;
+    const containerDir = join(first.root, "sandboxes", id, "containers", containerId);
+    const record = JSON.parse(await readFile(join(containerDir, "container.json"), "utf8"));
+    await writeFile(join(containerDir, "container.json"), JSON.stringify({ ...record, pid: strangerPid }));
+    if (backendName === "runc") {
+      const startedFile = join(first.root, "oci", "containers", containerId, "started.json");
+      await writeFile(startedFile, JSON.stringify({ ...JSON.parse(await readFile(startedFile, "utf8")), pid: strangerPid }));
+    }
+    t = await startBackendSupervisor(backendName, { root: first.root });
+    await waitUntil(() => t?.supervisor.containerStatus(containerId).state === "exited", 5_000);
+    // Its real end, from what watched it (the process holder; conmon), not from the pid.
+    expect(t.supervisor.containerStatus(containerId)).toMatchObject({ state: "exited", signal: "SIGKILL" });
+    await t.supervisor.stopPodSandbox(id, { timeoutMs: 2_000 });
+    expect(isAlive(strangerPid)).toBe(true);
+    await t.supervisor.removePodSandbox(id);
+    expect(isAlive(strangerPid)).toBe(true);
+    closed = true;
+    expect(await t.close()).toEqual(noLeftovers);
   });
 });
