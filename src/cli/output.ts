@@ -37,9 +37,11 @@ const borderless = {
  * // "POD ID          STATE\n59gh7s3g5bhnw   ready"
  */
 export function formatTable(head: string[], rows: (string | number | undefined)[][]): string {
-  // cli-table3 colours a head red unless told otherwise: bold on a terminal that takes colour, else plain.
-  const style = { head: colorEnabled() ? ["bold"] : [], border: [], "padding-left": 0, "padding-right": 0 };
-  const table = new Table({ head, chars: borderless, style });
+  // The head is bold on a terminal that takes colour, else plain. The bold is written here, not by
+  // cli-table3's style: its colour library decides on its own (it turns itself off wherever CI is set).
+  const bold = colorEnabled();
+  const style = { head: [], border: [], "padding-left": 0, "padding-right": 0 };
+  const table = new Table({ head: bold ? head.map((cell) => `\x1b[1m${cell}\x1b[22m`) : head, chars: borderless, style });
   table.push(...rows.map((row) => row.map((cell) => (cell === undefined ? "" : String(cell)))));
   return table.toString().split("\n").map((line) => line.trimEnd()).join("\n");
 }
