@@ -177,8 +177,8 @@ describe.each(["process", "runc"])("the CRI endpoint of a daemon on node, backen
   });
 
   test("what is asked and not done is kept as warnings, shown in the verbose status", async () => {
-    const { pod_sandbox_id: podId } = await cri.runtime("RunPodSandbox", { config: podConfig("warned", { dns_config: { servers: ["10.96.0.10"], searches: ["svc.local"], options: [] } }) });
-    expect(JSON.parse((await cri.runtime("PodSandboxStatus", { pod_sandbox_id: podId, verbose: true })).info.info).warnings).toEqual(["dns_config: no resolv.conf is written"]);
+    const { pod_sandbox_id: podId } = await cri.runtime("RunPodSandbox", { config: podConfig("warned", { port_mappings: [{ protocol: "TCP", container_port: 80, host_port: 8080, host_ip: "" }] }) });
+    expect(JSON.parse((await cri.runtime("PodSandboxStatus", { pod_sandbox_id: podId, verbose: true })).info.info).warnings).toEqual(["port_mappings: no port is forwarded"]);
     const config = containerConfig("c", rootfs, ["sleep", "1000"], { linux: { security_context: { privileged: true, capabilities: { add_capabilities: ["NET_ADMIN"], drop_capabilities: [], add_ambient_capabilities: [] } } } });
     const { container_id: id } = await cri.runtime("CreateContainer", { pod_sandbox_id: podId, config });
     expect(JSON.parse((await cri.runtime("ContainerStatus", { container_id: id, verbose: true })).info.info).warnings).toEqual([`capabilities: not applied (the ${backend} backend's defaults)`]);

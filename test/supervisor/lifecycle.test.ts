@@ -111,7 +111,8 @@ describe("the lifecycle of sandboxes and containers", () => {
     const { execa } = await import("execa");
     await execa("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", outside]);
     try {
-      await execa("umount", [join(dir, "merged")]);
+      // -R: the pod's resolv.conf is bound beneath it.
+      await execa("umount", ["-R", join(dir, "merged")]);
       await rm(join(dir, "merged"), { recursive: true });
       await symlink(outside, join(dir, "merged"));
       const outcome = await t.supervisor.stopPodSandbox(id);
