@@ -5,6 +5,7 @@ import type { HostKindReport, HostObjectKind } from "../src/api/api-types.ts";
 import { killCgroup } from "../src/host/cgroup.ts";
 import { isNotFound } from "../src/host/cgroup-fs.ts";
 import { findCgroup2Mount } from "../src/host/cgroup-path.ts";
+import { removeV1Cgroup } from "../src/host/cgroup-v1.ts";
 import { waitForCgroupEmpty } from "../src/host/cgroup-wait.ts";
 import { validateNetnsName } from "../src/host/netns.ts";
 import type { SupervisorContext } from "./context.ts";
@@ -122,7 +123,10 @@ async function isIn(pid: number, cgroup: string): Promise<boolean> {
 /** rmdir of one leaked cgroup (its children went first); one already gone is removed all the same. */
 async function removeEmptyCgroup(dir: string, path: string): Promise<void> {
   try {
-    await rmdir(dir);
+    await rmdir(dir).catch((error: unknown) => {
+      if (!isNotFound(error)) throw error;
+    });
+    await removeV1Cgroup(path);
   } catch (error) {
     if (isNotFound(error)) return;
     if ((error as { code?: unknown }).code === "EBUSY") {

@@ -6,6 +6,7 @@
  */
 import { readdir, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { descendants, isNotFound } from "./cgroup-fs.ts";
 import { findCgroup2Mount } from "./cgroup-path.ts";
 
 const cgroupRoot = "/sys/fs/cgroup";
@@ -30,5 +31,24 @@ export async function removeEmptyV1Cgroups(path: string, options: { includeTop?:
       if (!(await rmdir(join(hierarchy, dir)).then(() => true, (error: NodeJS.ErrnoException) => error.code === "ENOENT"))) break;
     }
     if (options.includeTop === true) await rmdir(join(hierarchy, path.split("/")[0])).catch(() => {});
+  }
+}
+
+/**
+ * The folders below `top` in the v1 hierarchies (relative, cgroupfs form, parents before children).
+ * runc makes the same folders in every hierarchy, so one is read: what it left is in all of them.
+ */
+export async function listV1Cgroups(top: string): Promise<string[]> {
+  const [hierarchy] = await v1Hierarchies();
+  if (hierarchy === undefined) return [];
+  return (await descendants(join(hierarchy, top))).map((relative) => `${top}/${relative}`);
+}
+
+/** Removes one folder (`path`, relative) from every v1 hierarchy; gone is done, busy is an EBUSY error. */
+export async function removeV1Cgroup(path: string): Promise<void> {
+  for (const hierarchy of await v1Hierarchies()) {
+    await rmdir(join(hierarchy, path)).catch((error: unknown) => {
+      if (!isNotFound(error)) throw error;
+    });
   }
 }

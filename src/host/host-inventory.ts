@@ -1,6 +1,7 @@
 /**
  * What lies on the host under one daemon's names, read for the leak check: mounts under its
- * sandboxes' directory, network namespaces `pv-<tag>-…`, cgroups below `podvisor-<tag>`, and each
+ * sandboxes' directory, network namespaces `pv-<tag>-…`, cgroups below `podvisor-<tag>` (v2, and
+ * the v1 hierarchies' on a hybrid host), and each
  * process in them with its cgroup. Reading only: nothing here changes the host.
  */
 import { readFile } from "node:fs/promises";
@@ -8,6 +9,7 @@ import { join } from "node:path";
 import { toErrorData } from "../errors/coded-error.ts";
 import type { ErrorData } from "../errors/coded-error.ts";
 import { listCgroups } from "./cgroup.ts";
+import { listV1Cgroups } from "./cgroup-v1.ts";
 import { isNotFound } from "./cgroup-fs.ts";
 import { findCgroup2Mount } from "./cgroup-path.ts";
 import { Limiter } from "./host-batcher.ts";
@@ -25,7 +27,7 @@ export interface HostInventory {
   /** Mount points strictly below `<root>/sandboxes`, deepest first, each once (however many are stacked). */
   mounts: string[];
   netns: string[];
-  /** Every cgroup below `podvisor-<tag>` (not that one itself), parents before children. */
+  /** Every cgroup below `podvisor-<tag>` (not that one itself), in v2 or in the v1 hierarchies, parents before children. */
   cgroups: string[];
   /** Every process in `podvisor-<tag>` or below it. */
   processes: CgroupProcess[];
@@ -60,7 +62,10 @@ export async function readHostInventory(options: { root: string; tag: string }):
   }
   const top = `podvisor-${options.tag}`;
   try {
-    inventory.cgroups = await listCgroups(`${top}/`);
+    // On a hybrid host runc makes the same folders in the v1 hierarchies; one whose container was
+    // never deleted is there alone (its v2 twin gone), and is a leak like any other.
+    const [v2, v1] = await Promise.all([listCgroups(`${top}/`), listV1Cgroups(top)]);
+    inventory.cgroups = [...new Set([...v2, ...v1])].sort();
   } catch (error) {
     inventory.errors.cgroups = inventory.errors.processes = toErrorData(error);
     return inventory;

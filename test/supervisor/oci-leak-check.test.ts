@@ -7,12 +7,12 @@
  * cgroups and processes), and a live container's are never touched.
  */
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, realpath, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, realpath, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import type { HostCheckReport, HostObjectKind } from "../../src/api/api-types.ts";
 import { removeCgroup } from "../../src/host/cgroup-remove.ts";
-import { removeEmptyV1Cgroups } from "../../src/host/cgroup-v1.ts";
+import { removeEmptyV1Cgroups, v1Hierarchies } from "../../src/host/cgroup-v1.ts";
 import { findHostLeftovers } from "../../src/host/leftovers.ts";
 import { isMounted } from "../../src/host/mountinfo.ts";
 import { mountRootfs, unmountRootfs } from "../../src/host/rootfs.ts";
@@ -198,6 +198,24 @@ describe("the leak check on runc", () => {
     await waitUntil(() => !isAlive(pid));
     expect(existsSync(join(layout.runtimeRoot, id))).toBe(false);
     expect((await current().checkHost()).leaks).toBe(0);
+  });
+
+  test("a v1 cgroup folder runc left behind, with no record and its v2 twin gone, is a leak the repair removes from every hierarchy", async () => {
+    const hierarchies = await v1Hierarchies();
+    if (hierarchies.length === 0) return; // a unified host: runc makes no v1 folders
+    const pod = `podvisor-${current().tag}/pod-${ghostId()}`;
+    const left = `${pod}/ctr-${ghostId()}`;
+    // As a runc container never deleted leaves them (seen once in CI): the pod's and the container's, in every hierarchy.
+    for (const hierarchy of hierarchies) await mkdir(join(hierarchy, left), { recursive: true });
+    try {
+      const report = await current().checkHost({ repair: true });
+      expect(leakNames(report, "cgroups")).toEqual([pod, left]);
+      expect([...report.kinds.cgroups.removed].sort()).toEqual([pod, left]);
+      for (const hierarchy of hierarchies) expect(existsSync(join(hierarchy, pod))).toBe(false);
+      expect((await current().checkHost()).leaks).toBe(0);
+    } finally {
+      await removeEmptyV1Cgroups(left);
+    }
   });
 
   test("another daemon's conmon, state and bundle (another root) are never listed nor touched", async () => {
