@@ -37,6 +37,7 @@ import type { CheckHostOptions } from "./leak-check.ts";
 import { restoreContainers } from "./restore.ts";
 import { createRuntimeService } from "./runtime-service.ts";
 import { ImageService } from "../src/image/image-service.ts";
+import type { RegistryMirrors } from "../src/image/registry-mirrors.ts";
 import { imageUser } from "./container-image.ts";
 import { removePodSandbox } from "./sandbox-remove.ts";
 import { runPodSandbox } from "./sandbox-run.ts";
@@ -89,6 +90,8 @@ export interface SupervisorOptions {
   stopStrategy?: StopStrategy;
   /** Registries pulled from over plain HTTP besides loopback (`--insecure-registry`). */
   insecureRegistries?: string[];
+  /** Mirrors asked first for a registry's images (`--registry-mirror`). */
+  registryMirrors?: RegistryMirrors;
   /** Where the stop path takes its time from; default the real clock (tests drive a manual one). */
   clock?: Clock;
   /** CNI: where the network config and the plugins are (the cache goes under the root); absent: network "none". */
@@ -174,7 +177,7 @@ export class Supervisor {
     context.metrics.watchActors(() => system.stats().actorsPerWorker);
     context.metrics.watchInventory(store);
     const supervisor = new Supervisor(context);
-    supervisor.#images = await ImageService.open({ root, insecureRegistries: options.insecureRegistries });
+    supervisor.#images = await ImageService.open({ root, insecureRegistries: options.insecureRegistries, registryMirrors: options.registryMirrors });
     context.images = supervisor.#images.store;
     context.images.inUse = (image) => imageUser(context, image);
     system.onActorsLost((lost) => void supervisor.#rebuild(lost));

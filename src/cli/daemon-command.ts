@@ -13,6 +13,7 @@ import type { RuntimeBackend } from "../runtime/runtime-backend.ts";
 import type { LogFormat, LogLevel } from "../log/logger.ts";
 import { defaultSocketPath } from "./socket-path.ts";
 import { defaultCniBinDirs, defaultCniConfDir } from "../network/network-describe.ts";
+import { registryMirrors } from "../image/registry-mirrors.ts";
 
 /** EX_TEMPFAIL: "try again" — the status a service manager sees when the daemon wants a restart. */
 const exitForRestart = 75;
@@ -40,6 +41,7 @@ interface DaemonFlags {
   cniConfDir: string;
   cniBinDir?: string[];
   insecureRegistry?: string[];
+  registryMirror?: string[];
 }
 
 /** The state root: `/var/lib/podvisor` as root, the XDG data directory otherwise. */
@@ -72,6 +74,7 @@ export function addDaemonCommand(program: Command): void {
     .option("--cni-conf-dir <dir>", "CNI network configurations: the first .conflist/.conf/.json in lexical order is the pod network; none: network \"none\"", defaultCniConfDir)
     .option("--cni-bin-dir <dirs>", `where the CNI plugins are: a colon-separated list, or the flag repeated (default: ${defaultCniBinDirs.join(":")})`, (value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(":").filter(Boolean)])
     .option("--insecure-registry <host[:port]>", "pull from this registry over plain HTTP (repeatable); loopback registries always may", (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option("--registry-mirror <registry=url>", "pull REGISTRY's images from this mirror first, then from the registry itself (repeatable, tried in order); the image keeps its name, e.g. registry.k8s.io=http://127.0.0.1:5000 (docs/IMAGES.md)", (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option("--leak-check-interval <seconds>", "check the host for leaks (what no record owns) and remove them this often; 0: only at start", "60")
     .addOption(new Option("--on-unrecoverable-worker <action>", "when a hung worker thread cannot be stopped (Deno): after the stops in flight, leave workloads running and restart this daemon in a new process, or exit 75 for a service manager to restart it").choices(["restart", "exit"]).default("restart"))
     .action(async (flags: DaemonFlags) => {
@@ -82,6 +85,7 @@ export function addDaemonCommand(program: Command): void {
         throw new RangeError(`Cannot start the daemon: --stop-strategy must be parallel or sequential, got "${flags.stopStrategy}"`);
       }
       const socketGroupId = flags.socketGroup === undefined ? undefined : await groupId(flags.socketGroup);
+      const mirrors = registryMirrors(flags.registryMirror ?? []);
       const backend = await runtimeBackend(flags);
       // Read by the Version method (src/api/version.ts) on the API thread, which inherits the environment.
       process.env.PODVISOR_CONTAINER_BACKEND = backend.name;
@@ -104,6 +108,7 @@ export function addDaemonCommand(program: Command): void {
         leakCheckIntervalMs: leakCheckIntervalMs(flags.leakCheckInterval),
         network: { confDir: flags.cniConfDir, binDirs: flags.cniBinDir ?? defaultCniBinDirs },
         insecureRegistries: flags.insecureRegistry,
+        registryMirrors: mirrors,
       });
       const exit = await daemon.closed;
       if (!exit.restart) process.exit(0);

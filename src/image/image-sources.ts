@@ -12,12 +12,12 @@ import type { ImageSource } from "./image-source.ts";
 import type { RegistryCredentials } from "./registry-auth.ts";
 import type { FetchedManifest, RegistryClient } from "./registry-client.ts";
 
-/** A repository of a registry, with the pull's credentials. */
-export function registrySource(client: RegistryClient, reference: ImageReference, credentials?: RegistryCredentials): ImageSource {
+/** A repository of a registry, with the pull's credentials; `scheme` overrides the client's choice (a mirror's URL names one). */
+export function registrySource(client: RegistryClient, reference: ImageReference, credentials?: RegistryCredentials, scheme?: "http:" | "https:"): ImageSource {
   return {
     name: reference.name,
-    manifest: (target, signal) => client.manifest(reference, target, { credentials, signal }),
-    blob: (digest, signal) => client.blob(reference, digest, { credentials, signal }),
+    manifest: (target, signal) => client.manifest(reference, target, { credentials, signal, scheme }),
+    blob: (digest, signal) => client.blob(reference, digest, { credentials, signal, scheme }),
   };
 }
 

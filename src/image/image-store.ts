@@ -19,11 +19,12 @@ import { ingestImage } from "./image-ingest.ts";
 import type { IngestContext, IngestResult } from "./image-ingest.ts";
 import { formatImageReference, parseImageReference } from "./image-reference.ts";
 import type { ImageSource, PullProgress } from "./image-source.ts";
-import { registrySource } from "./image-sources.ts";
+import { mirroredSource } from "./mirrored-source.ts";
 import { storeUsage } from "./image-usage.ts";
 import type { StoreUsage } from "./image-usage.ts";
 import type { RegistryCredentials } from "./registry-auth.ts";
 import { RegistryClient } from "./registry-client.ts";
+import type { RegistryMirrors } from "./registry-mirrors.ts";
 import { PullWatchdog } from "./pull-watchdog.ts";
 
 const log = getLogger("image:store");
@@ -33,6 +34,8 @@ export interface ImageStoreOptions {
   root: string;
   /** Registries reached over plain HTTP besides loopback (`--insecure-registry`). */
   insecureRegistries?: string[];
+  /** Mirrors asked first for a registry's images (`--registry-mirror`; registry-mirrors.ts). */
+  registryMirrors?: RegistryMirrors;
   /** How long a pull may receive nothing while a request is open (pull-watchdog.ts); default 5 min. */
   pullProgressTimeoutMs?: number;
 }
@@ -50,6 +53,7 @@ export class ImageStore {
   readonly layersDir: string;
   readonly blobs: BlobStore;
   readonly #client: RegistryClient;
+  readonly #mirrors: RegistryMirrors;
   readonly #pullProgressTimeoutMs: number;
   #images: ImageRecord[] = [];
   #lock: Promise<unknown> = Promise.resolve();
@@ -64,6 +68,7 @@ export class ImageStore {
     this.layersDir = join(this.dir, "layers");
     this.blobs = new BlobStore(this.dir);
     this.#client = new RegistryClient({ insecureRegistries: options.insecureRegistries });
+    this.#mirrors = options.registryMirrors ?? new Map();
     this.#pullProgressTimeoutMs = options.pullProgressTimeoutMs ?? defaultPullProgressTimeoutMs;
   }
 
@@ -100,7 +105,7 @@ export class ImageStore {
     log.info("Pulling image", { reference: formatImageReference(reference) });
     const watchdog = new PullWatchdog(formatImageReference(reference), this.#pullProgressTimeoutMs);
     const signal = options.signal === undefined ? watchdog.signal : AbortSignal.any([options.signal, watchdog.signal]);
-    const source = watchdog.watch(registrySource(this.#client, reference, options.auth));
+    const source = watchdog.watch(mirroredSource(this.#client, this.#mirrors.get(reference.registry.toLowerCase()) ?? [], reference, options.auth));
     let ingested: IngestResult;
     try {
       ingested = await this.#ingest(source, reference.digest ?? reference.tag ?? "latest", { ...options, signal });

@@ -19,6 +19,13 @@ export interface RegistryClientOptions {
   insecureRegistries?: string[];
 }
 
+/** Options of a request: the pull's credentials and signal, and a scheme that overrides {@link RegistryClient.scheme} (a mirror's URL names its own). */
+export interface RequestOptions {
+  credentials?: RegistryCredentials;
+  signal?: AbortSignal;
+  scheme?: "http:" | "https:";
+}
+
 /** A manifest or index as fetched: its bytes, their digest and media type. */
 export interface FetchedManifest {
   data: Uint8Array;
@@ -48,7 +55,7 @@ export class RegistryClient {
   }
 
   /** Fetches the manifest (or index) a reference names; by digest, its bytes must hash to it. */
-  async manifest(reference: ImageReference, target: string, options: { credentials?: RegistryCredentials; signal?: AbortSignal } = {}): Promise<FetchedManifest> {
+  async manifest(reference: ImageReference, target: string, options: RequestOptions = {}): Promise<FetchedManifest> {
     const response = await this.#get(reference, `manifests/${target}`, { accept: manifestAccept, ...options });
     const length = Number(response.headers.get("content-length") ?? 0);
     if (length > maxManifestBytes) {
@@ -66,15 +73,15 @@ export class RegistryClient {
   }
 
   /** A blob's bytes as they arrive (the caller verifies them while storing). */
-  async blob(reference: ImageReference, digest: string, options: { credentials?: RegistryCredentials; signal?: AbortSignal } = {}): Promise<AsyncIterable<Uint8Array>> {
+  async blob(reference: ImageReference, digest: string, options: RequestOptions = {}): Promise<AsyncIterable<Uint8Array>> {
     const response = await this.#get(reference, `blobs/${digest}`, { accept: "*/*", ...options });
     if (response.body === null) throw new CodedError("DATA_LOSS", `Cannot pull blob ${digest}: the registry sent no body`);
     return response.body as unknown as AsyncIterable<Uint8Array>;
   }
 
-  async #get(reference: ImageReference, path: string, options: { accept: string; credentials?: RegistryCredentials; signal?: AbortSignal }): Promise<Response> {
+  async #get(reference: ImageReference, path: string, options: RequestOptions & { accept: string }): Promise<Response> {
     const host = registryHost(reference.registry);
-    const url = new URL(`${this.scheme(reference.registry)}//${host}/v2/${reference.repository}/${path}`);
+    const url = new URL(`${options.scheme ?? this.scheme(reference.registry)}//${host}/v2/${reference.repository}/${path}`);
     const key = `${host}/${reference.repository}`;
     const request = (authorization: string | undefined) =>
       fetch(url, { headers: { accept: options.accept, ...(authorization === undefined ? {} : { authorization }) }, signal: options.signal }).catch((error: unknown) => {
