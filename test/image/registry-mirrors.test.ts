@@ -5,7 +5,7 @@
  * mirror. A mirror that is "down" is a free port nobody listens on.
  */
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
@@ -77,6 +77,8 @@ describe("pulls through mirrors", () => {
   let second: TestRegistry;
   /** Requires basic auth (`user`); has e2e-test-images/busybox. */
   let guarded: TestRegistry;
+  /** Has e2e-test-images/busybox with its layer's bytes damaged. */
+  let corrupt: TestRegistry;
   /** Nobody listens there. */
   let down: string;
   const roots: string[] = [];
@@ -84,15 +86,19 @@ describe("pulls through mirrors", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "pvtest-image-mirrors-"));
     const layout = await buildTestImage(dir);
-    [first, second, guarded] = await Promise.all([startRegistry(), startRegistry(), startRegistry({ basic: user })]);
+    [first, second, guarded, corrupt] = await Promise.all([startRegistry(), startRegistry(), startRegistry({ basic: user }), startRegistry()]);
     for (const repository of ["e2e-test-images/busybox:1.0", "e2e-test-images/only-first:1.0", "k8s/e2e-test-images/prefixed:1.0"]) await pushImage(layout, first, repository);
     for (const repository of ["e2e-test-images/busybox:1.0", "e2e-test-images/only-second:1.0"]) await pushImage(layout, second, repository);
     await pushImage(layout, guarded, "e2e-test-images/busybox:1.0", user);
+    await pushImage(layout, corrupt, "e2e-test-images/busybox:1.0");
     down = `127.0.0.1:${await freePort()}`;
-    const { readFile } = await import("node:fs/promises");
     const index = JSON.parse(await readFile(join(layout, "index.json"), "utf8")) as { manifests: { digest: string }[] };
     const manifest = JSON.parse(await readFile(join(layout, "blobs", "sha256", (index.manifests[0] as { digest: string }).digest.slice(7)), "utf8")) as { layers: { digest: string }[] };
     layerDigest = (manifest.layers[0] as { digest: string }).digest;
+    const data = join(corrupt.dataDir, "blobs", "sha256", layerDigest.slice(7, 9), layerDigest.slice(7), "data");
+    const bytes = await readFile(data);
+    bytes[bytes.length >> 1] ^= 0xff;
+    await writeFile(data, bytes);
   }, 120_000);
 
   afterEach(async () => {
@@ -100,7 +106,7 @@ describe("pulls through mirrors", () => {
   });
 
   afterAll(async () => {
-    await Promise.all([first?.stop(), second?.stop(), guarded?.stop()]);
+    await Promise.all([first?.stop(), second?.stop(), guarded?.stop(), corrupt?.stop()]);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -174,6 +180,13 @@ describe("pulls through mirrors", () => {
     // The same credentials do open the guarded registry, pulled by its own name.
     const direct = await storeWith([]);
     expect(await layerServed(() => direct.pull(`${guarded.address}/e2e-test-images/busybox:1.0`, { auth: user }))).toEqual({ first: 0, second: 0, guarded: 1 });
+  });
+
+  test("a mirror that sends a blob's bytes wrong fails the pull (DATA_LOSS, nothing stored): a blob is not passed over once its bytes flow", async () => {
+    const store = await storeWith([`registry.k8s.io=http://${corrupt.address}`, `registry.k8s.io=http://${first.address}`]);
+    await expect(store.pull("registry.k8s.io/e2e-test-images/busybox:1.0")).rejects.toMatchObject({ code: "DATA_LOSS", message: expect.stringContaining(layerDigest) });
+    expect(store.list()).toEqual([]);
+    expect(await store.blobs.list()).toEqual([]);
   });
 
   test(`a daemon on ${runtime} takes --registry-mirror to its image store, and refuses a bad one at start in one line`, async () => {
