@@ -1,9 +1,11 @@
 /**
- * The one way src/host runs a host tool (`mount`, `umount`, `ip`, `unshare`): through execa, with
- * a failure turned into a {@link HostCommandError} that says what could not be done.
+ * The one way src/host runs a host tool (`mount`, `umount`, `ip`, `unshare`): through the command
+ * runner (command-runner.ts: forked from a small process, not from the daemon), with a failure
+ * turned into a {@link HostCommandError} that says what could not be done.
  */
-import { execa } from "execa";
 import { CodedError } from "../errors/coded-error.ts";
+import { runThroughRunner } from "./command-runner.ts";
+import type { RunnerOutcome } from "./command-runner.ts";
 
 /** What a host command reported, whether or not it succeeded. */
 export interface HostCommandResult {
@@ -16,7 +18,7 @@ export interface HostCommandResult {
   timedOut: boolean;
   isCanceled: boolean;
   durationMs: number;
-  /** Execa's one-line summary of why the command failed; empty when it succeeded. */
+  /** A one-line summary of why the command failed (in execa's words); empty when it succeeded. */
   shortMessage: string;
 }
 
@@ -62,28 +64,33 @@ export async function runHostCommand(
   args: readonly string[],
   options: HostCommandOptions,
 ): Promise<HostCommandResult> {
-  const outcome = await execa(file, args, {
-    input: options.input,
-    stdin: options.input === undefined ? "ignore" : "pipe",
-    cancelSignal: options.signal,
-    // On Deno execa's SIGTERM-then-SIGKILL escalation never fires, so go straight to SIGKILL.
-    killSignal: "SIGKILL",
-    forceKillAfterDelay: false,
-    reject: false,
-    env: { LC_ALL: "C" },
-  });
+  const command = [file, ...args].join(" ");
+  const startedAt = performance.now();
+  const outcome = await runThroughRunner(file, args, { input: options.input, signal: options.signal }).catch((error: unknown) => ({
+    exitCode: undefined, signal: undefined, stdout: "", stderr: "", spawnError: (error as Error).message,
+  }));
+  const isCanceled = options.signal?.aborted === true;
+  const failed = outcome.spawnError !== undefined || outcome.exitCode !== 0;
   const result: HostCommandResult = {
-    command: outcome.command,
+    command,
     exitCode: outcome.exitCode,
     signal: outcome.signal,
-    stdout: String(outcome.stdout ?? ""),
-    stderr: String(outcome.stderr ?? ""),
-    failed: outcome.failed,
-    timedOut: outcome.timedOut,
-    isCanceled: outcome.isCanceled,
-    durationMs: outcome.durationMs,
-    shortMessage: outcome.failed ? String(outcome.shortMessage ?? "") : "",
+    stdout: outcome.stdout.replace(/\n$/, ""),
+    stderr: outcome.stderr.replace(/\n$/, ""),
+    failed,
+    timedOut: false,
+    isCanceled,
+    durationMs: performance.now() - startedAt,
+    shortMessage: failed ? shortMessage(command, outcome, isCanceled) : "",
   };
   if (result.failed && options.reject !== false) throw new HostCommandError(options.action, result);
   return result;
+}
+
+/** One line on why a command failed, in execa's words. */
+function shortMessage(command: string, outcome: RunnerOutcome, isCanceled: boolean): string {
+  if (outcome.spawnError !== undefined) return `Command failed to start (${outcome.spawnError}): ${command}`;
+  if (isCanceled) return `Command was canceled: ${command}`;
+  if (outcome.signal !== undefined) return `Command was killed with ${outcome.signal}: ${command}`;
+  return `Command failed with exit code ${outcome.exitCode}: ${command}`;
 }
