@@ -1,10 +1,11 @@
 /**
  * The OCI runtime's command line (runc, crun, or anything that speaks it): `start`, `kill`, `delete`,
- * `list`, `exec`, each forked through execa with the runtime's `--root`. "Not found" answers
+ * `list` through the command runner, `exec` through execa, with the runtime's `--root`. "Not found" answers
  * (`container does not exist`, `no such process` …) are recognised, so callers can treat gone as done.
  */
 import { execa } from "execa";
 import { CodedError } from "../../errors/coded-error.ts";
+import { runThroughRunner } from "../../host/command-runner.ts";
 
 export interface OciRuntimeOptions {
   /** The runtime's binary. */
@@ -92,10 +93,12 @@ export class OciRuntime {
     });
   }
 
+  /** Through the command runner (src/host/command-runner.ts): a fork of the daemon costs more the more it holds. */
   async #run(args: string[], action: string, signal: AbortSignal | undefined): Promise<string> {
-    const result = await execa(this.path, [...this.globalArgs, ...args], { reject: false, stdin: "ignore", cancelSignal: signal });
-    if (result.isCanceled) throw signal?.reason ?? new CodedError("CANCELLED", `Cannot ${action}: cancelled`);
-    if (result.failed) throw new OciRuntimeError(action, String(result.stderr || result.message), result.exitCode);
-    return String(result.stdout);
+    const result = await runThroughRunner(this.path, [...this.globalArgs, ...args], { signal });
+    if (signal?.aborted === true) throw signal.reason ?? new CodedError("CANCELLED", `Cannot ${action}: cancelled`);
+    if (result.spawnError !== undefined) throw new OciRuntimeError(action, result.spawnError, undefined);
+    if (result.exitCode !== 0) throw new OciRuntimeError(action, result.stderr || `killed by ${result.signal}`, result.exitCode);
+    return result.stdout.replace(/\n$/, "");
   }
 }
