@@ -7,10 +7,12 @@
  * still mounted afterwards — busy ones — are detached lazily. The end state is the same as a lazy
  * detach of everything.
  */
+import { dirname } from "node:path";
 import { getLogger } from "../log/logger.ts";
 import { runHostCommand, HostCommandError } from "./host-command.ts";
 import type { HostCommandResult } from "./host-command.ts";
 import { readMountinfo } from "./mountinfo.ts";
+import type { MountInfo } from "./mountinfo.ts";
 import { resolveInsideRoot } from "./paths.ts";
 
 const log = getLogger("host:unmount");
@@ -71,19 +73,23 @@ export async function unmountMany(paths: readonly string[], options: UnmountOpti
       }
     }),
   );
-  let mounted = await mountedAmong(resolved);
+  let table = await readMountinfo();
+  let mounted = mountedAmong(resolved, table);
   for (const target of resolved) if (!mounted.has(target)) result.notMounted.push(target);
   const targets = [...mounted.keys()];
   const failures: HostCommandResult[] = [];
   for (const lazy of [false, true]) {
     if (mounted.size === 0) break;
-    const failed = await umountAll(mounted, { lazy, signal: options.signal });
+    // What is mounted beneath a target goes first (a plain umount refuses a mount with mounts on it:
+    // a container's bind mounts, the pod's resolv.conf), as a lazy detach would take it with it.
+    const failed = await umountAll(withMountsBeneath(mounted, table), { lazy, signal: options.signal });
     if (failed.length === 0) {
       mounted = new Map();
       break;
     }
     failures.push(...failed);
-    mounted = await mountedAmong(mounted.keys());
+    table = await readMountinfo();
+    mounted = mountedAmong(mounted.keys(), table);
   }
   for (const target of targets) {
     if (!mounted.has(target)) result.unmounted.push(target);
@@ -99,14 +105,34 @@ export async function unmountMany(paths: readonly string[], options: UnmountOpti
   return result;
 }
 
-/** How many mounts are stacked on each of `targets` that is a mount point, from one table read. */
-async function mountedAmong(targets: Iterable<string>): Promise<Map<string, number>> {
+/** How many mounts are stacked on each of `targets` that is a mount point, in the mount table. */
+function mountedAmong(targets: Iterable<string>, table: readonly MountInfo[]): Map<string, number> {
   const wanted = new Set(targets);
   const counts = new Map<string, number>();
-  for (const mount of await readMountinfo()) {
+  for (const mount of table) {
     if (wanted.has(mount.mountPoint)) counts.set(mount.mountPoint, (counts.get(mount.mountPoint) ?? 0) + 1);
   }
   return counts;
+}
+
+/**
+ * The targets with every mount strictly beneath one of them, deepest first (each with its stack
+ * count): the order in which one umount can take them all.
+ */
+function withMountsBeneath(targets: Map<string, number>, table: readonly MountInfo[]): Map<string, number> {
+  const beneath = new Map<string, number>();
+  for (const mount of table) {
+    if (targets.has(mount.mountPoint)) continue;
+    for (let dir = dirname(mount.mountPoint); dir !== "/" && dir !== "."; dir = dirname(dir)) {
+      if (targets.has(dir)) {
+        beneath.set(mount.mountPoint, (beneath.get(mount.mountPoint) ?? 0) + 1);
+        break;
+      }
+    }
+  }
+  if (beneath.size === 0) return targets;
+  const depth = (path: string) => path.split("/").length;
+  return new Map([...beneath, ...targets].sort((a, b) => depth(b[0]) - depth(a[0])));
 }
 
 /** Runs umount over chunks of the targets (each repeated once per stacked mount); returns failures. */

@@ -42,6 +42,17 @@ describe("unmountMany()", () => {
     expect(await mountPointsUnder(root)).toEqual([]);
   });
 
+  test("unmountMany() takes what is mounted beneath a target first (as a container's binds under its rootfs), and nothing beside it", async () => {
+    const [target, beside] = await mountedDirs(2);
+    await mkdir(`${target}/etc/deeper`, { recursive: true });
+    await mountTmpfs(`${target}/etc`);
+    await mkdir(`${target}/etc/deeper`);
+    await mountTmpfs(`${target}/etc/deeper`);
+    const result = await unmountMany([target], { root });
+    expect(result).toEqual({ unmounted: [target], notMounted: [], refused: [], failed: [] });
+    expect(await mountPointsUnder(root)).toEqual([beside]);
+  });
+
   test("unmountMany() refuses paths outside the root, leaves them mounted, and still does the rest", async () => {
     const [inside] = await mountedDirs(1);
     const outside = await makeTempDir("unmount-outside");
