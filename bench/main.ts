@@ -46,6 +46,7 @@ program
   .option("--sandboxes <n>", "sandboxes per trial", "50")
   .option("--containers <m>", "containers per sandbox (plus its infra)", "3")
   .option("--runtime <runtime>", "the daemon's runtime: node, deno or both", "node")
+  .option("--backend <name>", "the daemon's --backend: process, runc or crun (these get a busybox rootfs)", "process")
   .option("--timeout <seconds>", "the stop-all's timeout", "2")
   .option("--seed <n>", "seed of the first trial (trial i uses seed + i); default: from the clock, printed")
   .option("--kill-at <ms>", "kill the daemon this long after the stop-all is sent, instead of a seeded moment")

@@ -13,7 +13,8 @@ import { mountsUnder } from "../../src/host/mountinfo.ts";
 import { removeNetnsBatch } from "../../src/host/netns-remove.ts";
 import { unmountMany } from "../../src/host/unmount.ts";
 import { CrashDaemon } from "./daemon.ts";
-import type { DaemonRuntime } from "./daemon.ts";
+import type { CrashBackend, DaemonRuntime } from "./daemon.ts";
+import { findOciTrialLeftovers, removeOciTrialLeftovers } from "./oci-leftovers.ts";
 import { killTracked, stillRunning } from "./processes.ts";
 import type { ProcessIdentity } from "./processes.ts";
 
@@ -22,6 +23,7 @@ export interface TrialLeftovers {
   root: string;
   tag: string;
   stopTimeoutMs: number;
+  backend?: CrashBackend;
   /** The trial's daemon, if one may still run. */
   daemon?: CrashDaemon;
   tracked: Iterable<ProcessIdentity>;
@@ -36,7 +38,7 @@ export async function cleanUpTrial(trial: TrialLeftovers): Promise<string[]> {
   }
   if (!(await isHostClean(trial))) {
     try {
-      const daemon = await CrashDaemon.start({ runtime: trial.runtime, root: trial.root, stopTimeoutMs: trial.stopTimeoutMs });
+      const daemon = await CrashDaemon.start({ runtime: trial.runtime, root: trial.root, stopTimeoutMs: trial.stopTimeoutMs, backend: trial.backend });
       await daemon.terminate();
       done.push("ran a daemon on the root and stopped it");
     } catch (error) {
@@ -45,6 +47,7 @@ export async function cleanUpTrial(trial: TrialLeftovers): Promise<string[]> {
   }
   const left = await findHostLeftovers({ root: trial.root, tag: trial.tag });
   if (!isClean(left)) done.push(...(await removeByHand(trial, left)));
+  if (isOci(trial)) done.push(...(await removeOciTrialLeftovers(trial.root, trial.tag, trial.backend as string)));
   const killed = await killTracked(trial.tracked);
   if (killed > 0) done.push(`killed ${killed} tracked process(es) by pid`);
   const mounts = await mountsUnder(trial.root);
@@ -54,7 +57,12 @@ export async function cleanUpTrial(trial: TrialLeftovers): Promise<string[]> {
 }
 
 async function isHostClean(trial: TrialLeftovers): Promise<boolean> {
+  if (isOci(trial) && (await findOciTrialLeftovers(trial.root, trial.tag)).length > 0) return false;
   return isClean(await findHostLeftovers({ root: trial.root, tag: trial.tag })) && (await stillRunning(trial.tracked)).length === 0;
+}
+
+function isOci(trial: TrialLeftovers): boolean {
+  return trial.backend !== undefined && trial.backend !== "process";
 }
 
 async function removeByHand(trial: TrialLeftovers, left: HostLeftovers): Promise<string[]> {

@@ -23,7 +23,12 @@ export interface CrashDaemonOptions {
   stopTimeoutMs: number;
   /** Its --log-level; default "warn". Its last lines are kept for a failed trial's report. */
   logLevel?: string;
+  /** Its --backend; default "process". */
+  backend?: CrashBackend;
 }
+
+/** The container backends a crash trial runs on (runc and crun need a rootfs: see `run.ts`). */
+export type CrashBackend = "process" | "runc" | "crun";
 
 /** The tag in the daemon's netns and cgroup names: `pv-<tag>-…`, `podvisor-<tag>/…`. */
 export function tagOf(root: string): string {
@@ -43,7 +48,7 @@ export class CrashDaemon {
 
   private constructor(options: CrashDaemonOptions) {
     this.socket = `${options.root}/api.sock`;
-    const args = [cli, "daemon", "--root", options.root, "--socket", this.socket, "--workers", "2", "--stop-timeout", String(options.stopTimeoutMs / 1_000), "--log-level", options.logLevel ?? "warn", "--leak-check-interval", "0"];
+    const args = [cli, "daemon", "--root", options.root, "--socket", this.socket, "--workers", "2", "--stop-timeout", String(options.stopTimeoutMs / 1_000), "--log-level", options.logLevel ?? "warn", "--leak-check-interval", "0", "--backend", options.backend ?? "process"];
     const [file, argv] = options.runtime === "node" ? ["node", args] : ["deno", ["run", "-A", ...args]];
     this.#child = execa(file, argv, { preferLocal: true, reject: false, stdin: "ignore", stdout: "ignore", stderr: "pipe", buffer: false });
     this.#child.stderr.setEncoding("utf8");
@@ -81,7 +86,9 @@ export class CrashDaemon {
 
   /** SIGTERM: it stops every sandbox under its stop timeout and exits; resolves with how it exited. */
   async terminate(): Promise<{ exitCode?: number; signal?: string }> {
-    this.#child.kill("SIGTERM");
+    // Not `child.kill`: on Deno (2.9) a child sent a signal that way is reported ended by it even when
+    // it exited 0 after handling it, and the daemon's exit code is what is checked here.
+    if (this.running && this.#child.pid !== undefined) process.kill(this.#child.pid, "SIGTERM");
     const { exitCode, signal } = await this.#child;
     return { exitCode, signal };
   }

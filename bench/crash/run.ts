@@ -3,8 +3,12 @@
  * and at the end "N trials, N leaks, N lost exit codes". Exits non-zero if any trial found a leak, a
  * lost exit code, or another failure; each such trial prints the command that replays it.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { percentile } from "../stats.ts";
-import type { DaemonRuntime } from "./daemon.ts";
+import { makeBusyboxRootfs } from "../teardown/busybox-rootfs.ts";
+import type { CrashBackend, DaemonRuntime } from "./daemon.ts";
 import { leakCount } from "./trial-checks.ts";
 import type { CrashTrialResult } from "./trial-checks.ts";
 import { isCleanTrial, runCrashTrials } from "./trials.ts";
@@ -15,6 +19,8 @@ export interface CrashFlags {
   sandboxes: string;
   containers: string;
   runtime: string;
+  /** The daemons' --backend: process, runc or crun (the OCI ones get a busybox rootfs). */
+  backend: string;
   timeout: string;
   seed?: string;
   killAt?: string;
@@ -29,17 +35,26 @@ export async function runCrashBench(flags: CrashFlags): Promise<void> {
   if (!(stopTimeoutMs > 0)) throw new RangeError(`Cannot run crash trials: --timeout must be a positive number of seconds, not "${flags.timeout}"`);
   const seed = flags.seed === undefined ? Date.now() % 1_000_000 : positiveInteger(flags.seed);
   const killAtMs = flags.killAt === undefined ? undefined : positiveInteger(flags.killAt);
+  const backend = flags.backend as CrashBackend;
+  if (!["process", "runc", "crun"].includes(backend)) throw new RangeError(`Cannot run crash trials: unknown backend "${flags.backend}" (process, runc or crun)`);
+  // The OCI backends' containers need a root filesystem: one busybox-static folder, shared read-only (each gets its own overlay).
+  const rootfsDir = backend === "process" ? undefined : await mkdtemp(join(tmpdir(), "pvcrash-rootfs-"));
   const summaries: CrashTrialsSummary[] = [];
-  for (const runtime of runtimes) {
-    console.log(`Crash trials, ${runtime} daemon: ${trials} × (${sandboxes} sandboxes × ${containers} containers), stop timeout ${stopTimeoutMs / 1_000} s, seed ${seed}`);
-    const replay = `npm run bench -- crash --runtime ${runtime} --sandboxes ${sandboxes} --containers ${containers} --timeout ${flags.timeout} --trials 1`;
-    const summary = await runCrashTrials({
-      runtime, trials, sandboxes, containers, stopTimeoutMs, seed, killAtMs, daemonLogLevel: flags.daemonLogLevel,
-      onTrial: (result, index) => console.log(describeTrial(result, `${index + 1}/${trials}`, `${replay} --seed ${result.seed} --kill-at ${result.killAtMs}`)),
-    });
-    console.log(`${runtime}: ${headline(summary)}`);
-    console.log(`${runtime}: ${figures(summary.results)}`);
-    summaries.push(summary);
+  try {
+    const rootfs = rootfsDir === undefined ? undefined : await makeBusyboxRootfs(rootfsDir);
+    for (const runtime of runtimes) {
+      console.log(`Crash trials, ${runtime} daemon, ${backend} backend: ${trials} × (${sandboxes} sandboxes × ${containers} containers), stop timeout ${stopTimeoutMs / 1_000} s, seed ${seed}`);
+      const replay = `npm run bench -- crash --runtime ${runtime} --backend ${backend} --sandboxes ${sandboxes} --containers ${containers} --timeout ${flags.timeout} --trials 1`;
+      const summary = await runCrashTrials({
+        runtime, backend, rootfs, trials, sandboxes, containers, stopTimeoutMs, seed, killAtMs, daemonLogLevel: flags.daemonLogLevel,
+        onTrial: (result, index) => console.log(describeTrial(result, `${index + 1}/${trials}`, `${replay} --seed ${result.seed} --kill-at ${result.killAtMs}`)),
+      });
+      console.log(`${runtime}: ${headline(summary)}`);
+      console.log(`${runtime}: ${figures(summary.results)}`);
+      summaries.push(summary);
+    }
+  } finally {
+    if (rootfsDir !== undefined) await rm(rootfsDir, { recursive: true, force: true });
   }
   const total = summaries.reduce((sum, s) => ({ ...sum, trials: sum.trials + s.trials, leaks: sum.leaks + s.leaks, lostExitCodes: sum.lostExitCodes + s.lostExitCodes, failedTrials: sum.failedTrials + s.failedTrials }));
   if (total.failedTrials > 0) console.log(`${total.failedTrials} trial(s) failed otherwise (see above)`);

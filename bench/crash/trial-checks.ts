@@ -90,8 +90,23 @@ export async function checkAfterRestart(client: ApiClient, trial: AfterRestart, 
   for (const identity of await processesInCgroup(`podvisor-${trial.tag}`)) {
     result.leaks.push({ what: `process ${identity.pid}`, when: `in the daemon's cgroups (${identity.comm}) after the stop-all` });
   }
+  // The daemon's own leak check (report only) must find nothing either: on runc it also knows conmon,
+  // the runtime's state folders and the bundles no record owns.
+  const check = await client.call<{ kinds: Record<string, { leaks: { name: string; reason: string }[]; error?: { message: string } }> }>("CheckHost", { repair: false });
+  for (const [kind, found] of Object.entries(check.kinds)) {
+    for (const leak of found.leaks) result.leaks.push({ what: `${kind} ${leak.name}`, when: `reported by the daemon's leak check after the stop-all (${leak.reason})` });
+    if (found.error !== undefined) result.problems.push(`the daemon's leak check could not read its ${kind}: ${found.error.message}`);
+  }
   const { text } = await client.call<{ text: string }>("Metrics");
   result.removedAtStart = [...text.matchAll(/^podvisor_leaks_removed_total\{[^}]*\} (\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+}
+
+/** Removes every sandbox (and so every container: on runc its runtime state, bundle and v1 cgroups); a failure is a problem. */
+export async function removeEverySandbox(client: ApiClient, result: CrashTrialResult): Promise<void> {
+  const { items } = await client.call<{ items: { id: string }[] }>("ListPodSandbox");
+  for (const { id } of items) {
+    await client.call("RemovePodSandbox", { podSandboxId: id }).catch((error: Error) => result.problems.push(`the removal of sandbox ${id} failed: ${error.message}`));
+  }
 }
 
 /** Leaked objects, each counted once however many checks saw it. */

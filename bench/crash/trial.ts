@@ -12,13 +12,14 @@ import { ApiClient } from "../../src/cli/client.ts";
 import { findHostLeftovers } from "../../src/host/leftovers.ts";
 import { cleanUpTrial } from "./cleanup.ts";
 import { CrashDaemon, tagOf } from "./daemon.ts";
-import type { DaemonRuntime } from "./daemon.ts";
+import type { CrashBackend, DaemonRuntime } from "./daemon.ts";
 import { ExitLedger, readDisk } from "./exits.ts";
 import type { ContainerView } from "./exits.ts";
+import { findOciTrialLeftovers } from "./oci-leftovers.ts";
 import { populate, waitUntilSettled } from "./populate.ts";
 import { processesInCgroup } from "./processes.ts";
 import type { ProcessIdentity } from "./processes.ts";
-import { checkAfterRestart, waitForResumedStop } from "./trial-checks.ts";
+import { checkAfterRestart, removeEverySandbox, waitForResumedStop } from "./trial-checks.ts";
 import type { CrashTrialResult } from "./trial-checks.ts";
 import { planContainers } from "./workloads.ts";
 
@@ -41,6 +42,10 @@ export interface CrashTrialOptions {
   killWindow?: [number, number];
   /** The daemons' --log-level (default "warn"); a failed trial's report ends with the last daemon's log. */
   daemonLogLevel?: string;
+  /** The daemons' --backend; default "process". */
+  backend?: CrashBackend;
+  /** Every container's rootfs: required on the OCI backends (runc, crun). */
+  rootfs?: string;
 }
 
 /** By default a kill may fall from the stop's sending to well past its deadline: the host cleanup runs after the kills. */
@@ -63,13 +68,15 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashTr
   const track = (found: ProcessIdentity[]) => found.forEach((identity) => tracked.set(`${identity.pid}:${identity.startTime}`, identity));
   const result: CrashTrialResult = { runtime: options.runtime, seed: options.seed, killAtMs, root, stopAtCrash: "not-journaled", sandboxesStoppedAtCrash: 0, leaks: [], lostExits: [], problems: [], exitsKnownBeforeCrash: 0, exitUnknown: 0, restartMs: 0, removedAtStart: 0, cleanup: [], durationMs: 0 };
   const startedAt = Date.now();
-  const daemonOptions = { runtime: options.runtime, root, stopTimeoutMs: options.stopTimeoutMs, logLevel: options.daemonLogLevel };
+  const backend = options.backend ?? "process";
+  if (backend !== "process" && options.rootfs === undefined) throw new RangeError(`Cannot run a crash trial on ${backend}: its containers need a rootfs`);
+  const daemonOptions = { runtime: options.runtime, root, stopTimeoutMs: options.stopTimeoutMs, logLevel: options.daemonLogLevel, backend };
   let daemon: CrashDaemon | undefined;
   try {
     daemon = await CrashDaemon.start(daemonOptions);
-    const kinds = await populate(daemon.socket, options.sandboxes, planned);
+    const kinds = await populate(daemon.socket, options.sandboxes, planned, { rootfs: backend === "process" ? undefined : options.rootfs });
     const client = await ApiClient.connect(daemon.socket);
-    await waitUntilSettled(client, kinds);
+    await waitUntilSettled(client, kinds, { oci: backend !== "process" });
     const ledger = new ExitLedger();
     ledger.observeAll((await client.call<{ items: ContainerView[] }>("ListContainers")).items, "api:before-stop");
     track(await processesInCgroup(`podvisor-${tag}`));
@@ -98,6 +105,7 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashTr
     try {
       if (disk.stopIntents.length > 0) await waitForResumedStop(next, daemon, disk.stopIntents, result);
       await checkAfterRestart(next, { tag, stopTimeoutMs: options.stopTimeoutMs, ledger, tracked: [...tracked.values()] }, result);
+      await removeEverySandbox(next, result); // as an operator would: what the crash left must go with them
     } finally {
       next.close();
     }
@@ -106,6 +114,9 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashTr
     const left = await findHostLeftovers({ root, tag });
     for (const [kind, names] of Object.entries(left)) {
       for (const name of names as (string | number)[]) result.leaks.push({ what: `${kind === "pids" ? "process" : kind} ${name}`, when: "after the daemon's final stop (SIGTERM)" });
+    }
+    if (backend !== "process") {
+      for (const what of await findOciTrialLeftovers(root, tag)) result.leaks.push({ what, when: "after every sandbox was removed and the daemon stopped" });
     }
   } catch (error) {
     result.problems.push(`the trial failed: ${(error as Error).message}`);

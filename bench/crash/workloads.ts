@@ -61,6 +61,16 @@ function commandFor(kind: WorkloadKind, nth: number): string[] {
   }
 }
 
+/**
+ * Whether a container of this kind needs an init (catatonit) as PID 1 on the OCI backends, to end as
+ * it does on the process backend: PID 1 of a pid namespace ignores every signal it has no handler
+ * for — its own `kill $$`, and SIGTERM to `sleep` or to the forking shell (which would otherwise
+ * last until the kill at the deadline, like the one that ignores SIGTERM on purpose).
+ */
+export function needsInit(kind: WorkloadKind): boolean {
+  return kind === "graceful" || kind === "exit-signal" || kind === "forking";
+}
+
 /** Whether a container of this kind ends by itself, before any stop. */
 export function exitsEarly(kind: WorkloadKind): boolean {
   return kind === "exit-code" || kind === "exit-signal";
