@@ -76,9 +76,11 @@ export function findLeaks(input: FindLeaksInput): { kinds: Record<HostObjectKind
   const top = `podvisor-${input.tag}`;
   const leakedCgroups = new Set<string>();
   const holdsKept = new Set<string>(); // cgroups with something below them that is not a leak
+  const v1Only = new Set(host.v1Only);
   for (const path of host.cgroups) {
-    // Below a container's own cgroup, whatever its processes made is the container's.
-    const isOwned = owned.cgroups.has(path) || ancestry(path, top).some((dir) => owned.containers.has(dir) && owned.cgroups.has(dir));
+    // Below a container's own cgroup, whatever its processes made is the container's. A copy in the
+    // v1 hierarchies alone (runc's) is its record's until the removal, whatever the state.
+    const isOwned = owned.cgroups.has(path) || ancestry(path, top).some((dir) => owned.containers.has(dir) && owned.cgroups.has(dir)) || (v1Only.has(path) && owned.recordedCgroups.has(path));
     if (judge("cgroups", path, isOwned, cgroupIds(path))) leakedCgroups.add(path);
     else for (const dir of ancestry(path, top)) holdsKept.add(dir);
   }

@@ -29,6 +29,8 @@ export interface HostInventory {
   netns: string[];
   /** Every cgroup below `podvisor-<tag>` (not that one itself), in v2 or in the v1 hierarchies, parents before children. */
   cgroups: string[];
+  /** Those of `cgroups` found only in the v1 hierarchies (runc's copies, which its delete removes). */
+  v1Only: string[];
   /** Every process in `podvisor-<tag>` or below it. */
   processes: CgroupProcess[];
   /** A kind that could not be read (no cgroup v2 here, …): the others are still read. */
@@ -47,7 +49,7 @@ const procsReadLimit = 64;
  * const host = await readHostInventory({ root: "/var/lib/podvisor", tag: "5b96b3af" });
  */
 export async function readHostInventory(options: { root: string; tag: string }): Promise<HostInventory> {
-  const inventory: HostInventory = { mounts: [], netns: [], cgroups: [], processes: [], errors: {} };
+  const inventory: HostInventory = { mounts: [], netns: [], cgroups: [], v1Only: [], processes: [], errors: {} };
   const sandboxesDir = join(options.root, "sandboxes");
   try {
     const points = (await mountsUnder(sandboxesDir)).map((mount) => mount.mountPoint);
@@ -65,7 +67,9 @@ export async function readHostInventory(options: { root: string; tag: string }):
     // On a hybrid host runc makes the same folders in the v1 hierarchies; one whose container was
     // never deleted is there alone (its v2 twin gone), and is a leak like any other.
     const [v2, v1] = await Promise.all([listCgroups(`${top}/`), listV1Cgroups(top)]);
-    inventory.cgroups = [...new Set([...v2, ...v1])].sort();
+    const inV2 = new Set(v2);
+    inventory.v1Only = v1.filter((path) => !inV2.has(path));
+    inventory.cgroups = [...v2, ...inventory.v1Only].sort();
   } catch (error) {
     inventory.errors.cgroups = inventory.errors.processes = toErrorData(error);
     return inventory;

@@ -200,6 +200,16 @@ describe("the leak check on runc", () => {
     expect((await current().checkHost()).leaks).toBe(0);
   });
 
+  test("a stopped runc sandbox's v1 cgroup folders (kept until runc's delete, at the removal) are its own, not leaks", async () => {
+    const { sandboxId, containerIds: [id] } = await runPod([sleeper]);
+    await current().startContainer(id);
+    await current().stopPodSandbox(sandboxId, { timeoutMs: 2_000 });
+    const report = await current().checkHost();
+    expect(report.kinds.cgroups.leaks).toEqual([]);
+    await current().removePodSandbox(sandboxId);
+    expect((await current().checkHost()).leaks).toBe(0);
+  });
+
   test("a v1 cgroup folder runc left behind, with no record and its v2 twin gone, is a leak the repair removes from every hierarchy", async () => {
     const hierarchies = await v1Hierarchies();
     if (hierarchies.length === 0) return; // a unified host: runc makes no v1 folders
