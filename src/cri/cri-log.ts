@@ -68,8 +68,20 @@ export class CriLogs {
     if (follower === undefined || follower.reading !== undefined) return;
     follower.reading = (async () => {
       const now = this.#statusOf(status.id);
-      await this.#read(status, follower, now === undefined || now.state !== "running");
-      if (now === undefined || now.state !== "running") this.#stop(status.id);
+      let last = now === undefined || now.state !== "running";
+      try {
+        await this.#read(status, follower, last);
+      } catch (error) {
+        // The log of a container that has ended may go with it (a pod removed while it ran): nothing
+        // is left to copy, and nothing is wrong.
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+        const after = this.#statusOf(status.id);
+        if (after !== undefined && after.state === "running") throw error;
+        last = true;
+      } finally {
+        // The last read is the last, whether it copied or failed: a follower never outlives its container.
+        if (last) this.#stop(status.id);
+      }
     })()
       .catch((error: unknown) => void log.warn("Cannot copy a container's output to its CRI log", { containerId: status.id, error }))
       .finally(() => (follower.reading = undefined));
