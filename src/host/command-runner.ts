@@ -11,7 +11,9 @@
  * does the same for containers.)
  *
  * One runner per thread that asks (it is started at the first command); it ends when its thread lets
- * go of its stdin, or when the daemon exits. A command's cancellation is a SIGKILL sent by the runner.
+ * go of its stdin — after {@link idleMs} without a command, so that a short-lived process (the CLI,
+ * a benchmark) can exit — or when the daemon exits. A command's cancellation is a SIGKILL sent by
+ * the runner.
  */
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
@@ -29,6 +31,9 @@ const script = fileURLToPath(new URL("./command-runner.pl", import.meta.url));
  */
 const maxRunning = 128;
 
+/** How long a runner waits for a command before it is let go (a busy daemon keeps its runner). */
+const idleMs = 2_000;
+
 /** How a command ended, as the runner saw it. */
 export interface RunnerOutcome {
   /** Its exit code; undefined when a signal ended it. */
@@ -45,6 +50,8 @@ export interface RunnerOutcome {
 interface Pending {
   resolve(outcome: RunnerOutcome): void;
   reject(error: Error): void;
+  /** For an `umount`: the errno of each path (0: unmounted). */
+  umounted?(errors: number[]): void;
 }
 
 const signalNames = new Map<number, string>([[1, "SIGHUP"], [2, "SIGINT"], [6, "SIGABRT"], [9, "SIGKILL"], [11, "SIGSEGV"], [13, "SIGPIPE"], [15, "SIGTERM"]]);
@@ -58,8 +65,11 @@ class RunnerProcess {
   #seq = 0;
   #buffer = "";
   #ended: Error | undefined;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #onEnd: () => void;
 
   constructor(onEnd: () => void) {
+    this.#onEnd = onEnd;
     const child = execa("perl", [script], {
       stdin: "pipe",
       stdout: "pipe",
@@ -74,19 +84,19 @@ class RunnerProcess {
     child.stdout?.on("data", (chunk: string) => this.#read(chunk));
     child.stdin?.on("error", () => {}); // a runner gone: its end below fails what waits
     void child.then((result) => {
+      clearTimeout(this.#idleTimer);
       onEnd();
       this.#ended = new Error(`the command runner ended (${result.failed ? result.shortMessage : `exit ${result.exitCode}`})`);
       for (const pending of this.#pending.values()) pending.reject(this.#ended);
       this.#pending.clear();
     });
-    this.#idle();
   }
 
   run(argv: readonly string[], input: string | undefined, signal: AbortSignal | undefined): Promise<RunnerOutcome> {
     if (this.#ended !== undefined) return Promise.reject(this.#ended);
     const seq = ++this.#seq;
     const outcome = new Promise<RunnerOutcome>((resolve, reject) => this.#pending.set(seq, { resolve, reject }));
-    if (this.#pending.size === 1) this.#busy();
+    clearTimeout(this.#idleTimer);
     this.#child.stdin?.write(`run ${seq} ${input === undefined ? "-" : hex(input) || "-"} ${argv.length} ${argv.map((arg) => hex(arg)).join(" ")}\n`);
     if (signal !== undefined) {
       const kill = () => this.#child.stdin?.write(`kill ${seq}\n`);
@@ -94,6 +104,15 @@ class RunnerProcess {
       void outcome.finally(() => signal.removeEventListener("abort", kill)).catch(() => {});
     }
     return outcome;
+  }
+
+  umount(paths: readonly string[], flags: number): Promise<number[]> {
+    if (this.#ended !== undefined) return Promise.reject(this.#ended);
+    const seq = ++this.#seq;
+    const errors = new Promise<number[]>((resolve, reject) => this.#pending.set(seq, { resolve: () => {}, umounted: resolve, reject }));
+    clearTimeout(this.#idleTimer);
+    this.#child.stdin?.write(`umount ${seq} ${flags} ${paths.length} ${paths.map((path) => hex(path)).join(" ")}\n`);
+    return errors;
   }
 
   #read(chunk: string): void {
@@ -106,7 +125,9 @@ class RunnerProcess {
       const pending = this.#pending.get(seq);
       if (pending === undefined) continue;
       this.#pending.delete(seq);
-      if (fields[0] === "done") {
+      if (fields[0] === "umounted") {
+        pending.umounted?.(fields[2] === "-" ? [] : (fields[2] ?? "").split(",").map(Number));
+      } else if (fields[0] === "done") {
         const status = Number(fields[2]);
         const signalNumber = status & 0x7f;
         pending.resolve({
@@ -120,22 +141,48 @@ class RunnerProcess {
       }
     }
     this.#buffer = this.#buffer.slice(start);
-    if (this.#pending.size === 0) this.#idle();
-  }
-
-  /** While commands run, the runner's pipes keep the event loop alive; idle, they do not hold the process. */
-  #busy(): void {
-    for (const stream of [this.#child.stdin, this.#child.stdout]) (stream as { ref?(): void } | null)?.ref?.();
-  }
-
-  #idle(): void {
-    for (const stream of [this.#child.stdin, this.#child.stdout]) (stream as { unref?(): void } | null)?.unref?.();
-    (this.#child as unknown as { unref?(): void }).unref?.();
+    if (this.#pending.size === 0) {
+      // Let go once idle: it ends at the end of its stdin, and the next command starts another.
+      this.#idleTimer = setTimeout(() => {
+        this.#onEnd();
+        this.#child.stdin?.end();
+      }, idleMs);
+      (this.#idleTimer as { unref?(): void }).unref?.();
+    }
   }
 }
 
 let current: RunnerProcess | undefined;
 const limiter = new Limiter(maxRunning);
+
+function runner(): RunnerProcess {
+  if (current === undefined) {
+    const started: RunnerProcess = new RunnerProcess(() => {
+      if (current !== started) return;
+      current = undefined;
+      log.debug("The command runner ended or was let go; the next command starts another");
+    });
+    current = started;
+  }
+  return current;
+}
+
+/** umount2(2) flags. */
+export const umountFlags = { detach: 2, noFollow: 8 } as const;
+
+/**
+ * umount2(2) of each path, in order, by the runner itself (no umount(8), which reads the whole
+ * mount table for each file it is given): per path 0 when unmounted, else the errno (EINVAL: not a
+ * mount point, EBUSY: in use). Undefined on a machine whose umount2 the runner does not know: use umount(8).
+ *
+ * @example
+ * const errors = await umountThroughRunner(["/x/merged/etc/resolv.conf", "/x/merged"], umountFlags.noFollow);
+ */
+export async function umountThroughRunner(paths: readonly string[], flags: number): Promise<number[] | undefined> {
+  if (paths.length === 0) return [];
+  const errors = await runner().umount(paths, flags);
+  return errors.includes(-1) ? undefined : errors;
+}
 
 /**
  * Runs `file` with `args` through this thread's command runner (started at the first call); the
@@ -147,10 +194,6 @@ const limiter = new Limiter(maxRunning);
 export function runThroughRunner(file: string, args: readonly string[], options: { input?: string; signal?: AbortSignal } = {}): Promise<RunnerOutcome> {
   return limiter.run(() => {
     options.signal?.throwIfAborted();
-    current ??= new RunnerProcess(() => {
-      current = undefined;
-      log.debug("The command runner ended; the next command starts another");
-    });
-    return current.run([file, ...args], options.input, options.signal);
+    return runner().run([file, ...args], options.input, options.signal);
   });
 }

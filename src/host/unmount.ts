@@ -1,16 +1,20 @@
 /**
  * Unmounting paths inside the daemon's root, one or many, idempotently.
  *
- * Why two passes: umount(8) with `--lazy` rereads the whole mount table for every path it is given
- * (1,000 tmpfs mounts: ~690 ms in one process), while a plain umount finds each mount with one
- * statfs (~18 ms for the same 1,000). So every path is first unmounted plainly, and only the ones
- * still mounted afterwards — busy ones — are detached lazily. The end state is the same as a lazy
- * detach of everything.
+ * How: umount2(2) of each path, called by the command runner (command-runner.ts) — umount(8)
+ * reads the whole mount table for each file it is given (600 file bind mounts among 1,225 mounts:
+ * 905 ms in one umount process), and with `--lazy` for every path. umount(8) remains where the
+ * runner knows no umount2 (an architecture it has no number for).
+ *
+ * Why two passes: every path is first unmounted plainly, and only the ones still mounted afterwards
+ * — busy ones — are detached lazily, so that a busy mount is named in the log. The end state is the
+ * same as a lazy detach of everything.
  */
 import { dirname } from "node:path";
 import { getLogger } from "../log/logger.ts";
-import { runHostCommand, HostCommandError } from "./host-command.ts";
-import type { HostCommandResult } from "./host-command.ts";
+import { CodedError } from "../errors/coded-error.ts";
+import { umountFlags, umountThroughRunner } from "./command-runner.ts";
+import { runHostCommand } from "./host-command.ts";
 import { readMountinfo } from "./mountinfo.ts";
 import type { MountInfo } from "./mountinfo.ts";
 import { resolveInsideRoot } from "./paths.ts";
@@ -77,17 +81,17 @@ export async function unmountMany(paths: readonly string[], options: UnmountOpti
   let mounted = mountedAmong(resolved, table);
   for (const target of resolved) if (!mounted.has(target)) result.notMounted.push(target);
   const targets = [...mounted.keys()];
-  const failures: HostCommandResult[] = [];
+  const failures = new Map<string, string>();
   for (const lazy of [false, true]) {
     if (mounted.size === 0) break;
     // What is mounted beneath a target goes first (a plain umount refuses a mount with mounts on it:
     // a container's bind mounts, the pod's resolv.conf), as a lazy detach would take it with it.
     const failed = await umountAll(withMountsBeneath(mounted, table), { lazy, signal: options.signal });
-    if (failed.length === 0) {
+    if (failed.size === 0) {
       mounted = new Map();
       break;
     }
-    failures.push(...failed);
+    for (const [path, why] of failed) failures.set(path, why);
     table = await readMountinfo();
     mounted = mountedAmong(mounted.keys(), table);
   }
@@ -135,12 +139,40 @@ function withMountsBeneath(targets: Map<string, number>, table: readonly MountIn
   return new Map([...beneath, ...targets].sort((a, b) => depth(b[0]) - depth(a[0])));
 }
 
-/** Runs umount over chunks of the targets (each repeated once per stacked mount); returns failures. */
+/** Paths per umount2 request to the runner: it unmounts them one after the other, and answers nothing else meanwhile. */
+const umount2Chunk = 2_000;
+
+/**
+ * Unmounts the targets in order (each repeated once per stacked mount): by umount2(2) in the
+ * command runner, or by umount(8) over chunks where the runner knows no umount2. Returns why each
+ * path that failed did (an unmounted one may fail a repeat: the table reread afterwards decides).
+ */
 async function umountAll(
   targets: Map<string, number>,
   options: { lazy: boolean; signal?: AbortSignal },
-): Promise<HostCommandResult[]> {
-  const failures: HostCommandResult[] = [];
+): Promise<Map<string, string>> {
+  const paths = [...targets].flatMap(([target, count]) => Array.from({ length: count }, () => target));
+  const why = new Map<string, string>();
+  const flags = umountFlags.noFollow | (options.lazy ? umountFlags.detach : 0);
+  for (let start = 0; start < paths.length; start += umount2Chunk) {
+    options.signal?.throwIfAborted();
+    const chunk = paths.slice(start, start + umount2Chunk);
+    const errors = await umountThroughRunner(chunk, flags);
+    if (errors === undefined) return umountByCommand(paths, options);
+    for (const [index, errno] of errors.entries()) if (errno !== 0) why.set(chunk[index] as string, `umount2: ${errnoText(errno)}`);
+  }
+  return why;
+}
+
+const errnoNames: Record<number, string> = { 1: "EPERM (Operation not permitted)", 2: "ENOENT (No such file or directory)", 16: "EBUSY (Device or resource busy)", 22: "EINVAL (not a mount point)" };
+
+function errnoText(errno: number): string {
+  return errnoNames[errno] ?? `errno ${errno}`;
+}
+
+/** umount(8) over chunks of the paths (where the runner has no umount2); the last line it said about each failed path. */
+async function umountByCommand(paths: readonly string[], options: { lazy: boolean; signal?: AbortSignal }): Promise<Map<string, string>> {
+  const why = new Map<string, string>();
   const flags = options.lazy ? ["--lazy"] : [];
   let chunk: string[] = [];
   let bytes = 0;
@@ -148,24 +180,24 @@ async function umountAll(
     if (chunk.length === 0) return;
     const action = `unmount ${chunk.length === 1 ? chunk[0] : `${chunk.length} paths`}`;
     const outcome = await runHostCommand("umount", [...flags, ...chunk], { action, signal: options.signal, reject: false });
-    if (outcome.failed) failures.push(outcome);
+    if (outcome.failed) {
+      const lines = outcome.stderr.split("\n").filter((line) => line.trim() !== "");
+      for (const path of chunk) why.set(path, lines.findLast((line) => line.includes(`${path}:`)) ?? lines.at(-1) ?? outcome.shortMessage);
+    }
     chunk = [];
     bytes = 0;
   };
-  for (const [target, count] of targets) {
-    for (let i = 0; i < count; i++) {
-      if (bytes + target.length + 1 > argvBudgetBytes) await flush();
-      chunk.push(target);
-      bytes += target.length + 1;
-    }
+  for (const path of paths) {
+    if (bytes + path.length + 1 > argvBudgetBytes) await flush();
+    chunk.push(path);
+    bytes += path.length + 1;
   }
   await flush();
-  return failures;
+  return why;
 }
 
-/** The error for a path still mounted, with the last thing umount said about it. */
-function stillMounted(target: string, failures: readonly HostCommandResult[]): Error {
-  const failure = failures.findLast((outcome) => outcome.stderr.includes(`${target}:`)) ?? failures.at(-1);
-  if (failure === undefined) return new Error(`Cannot unmount ${target}: still mounted`);
-  return new HostCommandError(`unmount ${target}`, failure, { about: `${target}:` });
+/** The error for a path still mounted, with the last reason given for it. */
+function stillMounted(target: string, why: ReadonlyMap<string, string>): Error {
+  const reason = why.get(target);
+  return new CodedError("HOST_COMMAND_FAILED", `Cannot unmount ${target}: ${reason ?? "still mounted"}`, { details: { path: target } });
 }
