@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import type { ResultPromise } from "execa";
 import { getLogger } from "../log/logger.ts";
+import { LineReader } from "../api/line-reader.ts";
 import { Limiter } from "./host-batcher.ts";
 
 const log = getLogger("host:runner");
@@ -30,6 +31,9 @@ const script = fileURLToPath(new URL("./command-runner.pl", import.meta.url));
  * (at most 1,024 descriptors); the rest wait their turn here.
  */
 const maxRunning = 128;
+
+/** The longest line the runner may send: a command's output past ~128 MiB ends the runner. */
+const maxLineBytes = 256 * 1024 * 1024;
 
 /** How long a runner waits for a command before it is let go (a busy daemon keeps its runner). */
 const idleMs = 2_000;
@@ -63,7 +67,8 @@ class RunnerProcess {
   readonly #child: ResultPromise;
   readonly #pending = new Map<number, Pending>();
   #seq = 0;
-  #buffer = "";
+  /** The runner's lines: a command's whole output comes hex-encoded on one (up to 2 × its size). */
+  readonly #lines = new LineReader(maxLineBytes);
   #ended: Error | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #onEnd: () => void;
@@ -80,8 +85,7 @@ class RunnerProcess {
       env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
     });
     this.#child = child;
-    child.stdout?.setEncoding("utf8");
-    child.stdout?.on("data", (chunk: string) => this.#read(chunk));
+    child.stdout?.on("data", (chunk: Buffer) => this.#read(chunk));
     child.stdin?.on("error", () => {}); // a runner gone: its end below fails what waits
     void child.then((result) => {
       clearTimeout(this.#idleTimer);
@@ -115,12 +119,14 @@ class RunnerProcess {
     return errors;
   }
 
-  #read(chunk: string): void {
-    this.#buffer += chunk;
-    let start = 0;
-    for (let newline = this.#buffer.indexOf("\n"); newline !== -1; newline = this.#buffer.indexOf("\n", start)) {
-      const fields = this.#buffer.slice(start, newline).split(" ");
-      start = newline + 1;
+  #read(chunk: Buffer): void {
+    const lines = this.#lines.push(chunk);
+    if (lines === "too-long") {
+      this.#child.kill("SIGKILL"); // its end fails what waits, and the next command starts another
+      return;
+    }
+    for (const line of lines) {
+      const fields = line.split(" ");
       const seq = Number(fields[1]);
       const pending = this.#pending.get(seq);
       if (pending === undefined) continue;
@@ -140,7 +146,6 @@ class RunnerProcess {
         pending.resolve({ exitCode: undefined, signal: undefined, stdout: "", stderr: "", spawnError: unhex(fields[2]) });
       }
     }
-    this.#buffer = this.#buffer.slice(start);
     if (this.#pending.size === 0) {
       // Let go once idle: it ends at the end of its stdin, and the next command starts another.
       this.#idleTimer = setTimeout(() => {
