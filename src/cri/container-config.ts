@@ -92,8 +92,10 @@ function securityWarnings(security: Message, sandbox: Pick<SandboxRecord, "hostN
   const caps = sub(security, "capabilities");
   if ([caps.add_capabilities, caps.drop_capabilities, caps.add_ambient_capabilities].some((list) => (list ?? []).length > 0)) warnings.push(`capabilities: not applied (the ${backend} backend's defaults)`);
   if (security.privileged !== true && backend.includes("process")) warnings.push("privileged false: the process backend cannot confine the container (it runs as root with the daemon's capabilities)");
+  if (security.privileged === true && !backend.includes("process")) warnings.push(`privileged: not applied (the ${backend} backend confines every container alike: its default capabilities, masked and read-only paths, no devices)`);
   if (security.readonly_rootfs === true) warnings.push("readonly_rootfs: not applied");
-  if (security.no_new_privs === true) warnings.push("no_new_privs: not applied");
+  // The OCI backends set noNewPrivileges on every container (src/runtime/oci/oci-bundle.ts): true is what they do.
+  if (security.no_new_privs === true && backend.includes("process")) warnings.push("no_new_privs: not applied");
   if ((security.masked_paths ?? []).length > 0 || (security.readonly_paths ?? []).length > 0) warnings.push("masked_paths/readonly_paths: not applied");
   if ((security.supplemental_groups ?? []).length > 0) warnings.push("supplemental_groups: not applied");
   const selinux = security.selinux_options;

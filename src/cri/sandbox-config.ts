@@ -29,6 +29,7 @@ export function sandboxConfigFromCri(request: Message, backend = "process"): San
   const runAsUser = security.run_as_user?.value;
   if (runAsUser !== undefined && runAsUser !== 0) throw new CriError("INVALID_ARGUMENT", `Cannot run pod sandbox: run_as_user ${runAsUser} is not supported (processes run as root)`);
   if (security.run_as_group?.value !== undefined && security.run_as_group.value !== 0) throw new CriError("INVALID_ARGUMENT", "Cannot run pod sandbox: run_as_group is not supported (processes run as root)");
+  if (security.privileged === true && !backend.includes("process")) warn(`security_context.privileged: not applied (the ${backend} backend confines every container alike)`);
   if ((security.supplemental_groups ?? []).length > 0) warn("security_context.supplemental_groups: not applied");
   if (security.readonly_rootfs === true) warn("security_context.readonly_rootfs: not applied");
   if (hasSelinux(security.selinux_options)) warn("security_context.selinux_options: not applied (no SELinux labelling)");

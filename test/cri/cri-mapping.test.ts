@@ -91,6 +91,15 @@ describe("ContainerConfig", () => {
       "seccomp: not applied (the process backend's defaults)",
     ]);
   });
+  test("on an OCI backend privileged is a warning (every container is confined alike), no_new_privs is not (every container has it)", () => {
+    const config = containerConfigFromCri({ ...base, linux: { security_context: { privileged: true, no_new_privs: true } } }, pod, "runc");
+    expect(config.warnings).toEqual(["privileged: not applied (the runc backend confines every container alike: its default capabilities, masked and read-only paths, no devices)"]);
+    expect(containerConfigFromCri({ ...base, linux: { security_context: { no_new_privs: true } } }, pod, "runc").warnings).toBeUndefined();
+    expect(containerConfigFromCri({ ...base, linux: { security_context: { privileged: true, no_new_privs: true } } }, pod).warnings).toEqual(["no_new_privs: not applied"]);
+    const sandbox = sandboxConfigFromCri({ config: { metadata: { name: "w" }, linux: { security_context: { privileged: true } } } }, "crun");
+    expect(sandbox.warnings).toEqual(["security_context.privileged: not applied (the crun backend confines every container alike)"]);
+    expect(sandboxConfigFromCri({ config: { metadata: { name: "w" }, linux: { security_context: { privileged: true } } } }).warnings).toBeUndefined();
+  });
   test("another user, devices and a tty are refused", () => {
     expect(() => containerConfigFromCri({ ...base, linux: { security_context: { run_as_username: "nobody" } } }, pod)).toThrow(CriError);
     expect(() => containerConfigFromCri({ ...base, devices: [{ container_path: "/dev/x", host_path: "/dev/null" }] }, pod)).toThrow(/devices/);
