@@ -26,6 +26,8 @@ export function sandboxConfigFromCri(request: Message, backend = "process"): San
   const pid = namespaces.pid === undefined ? undefined : String(namespaces.pid);
   if (pid !== undefined && backend.includes("process") && pid !== "NODE") warn(`namespace_options.pid ${pid}: not applied (the process backend runs every process in the host's pid namespace)`);
   if (pid !== undefined && !backend.includes("process") && pid !== "CONTAINER") warn(`namespace_options.pid ${pid}: not applied (the ${backend} backend gives each container a pid namespace of its own)`);
+  // The OCI bundle gives every container an IPC namespace of its own (src/runtime/oci/oci-bundle.ts): the host's is not joined.
+  if (namespaces.ipc === "NODE" && !backend.includes("process")) warn(`namespace_options.ipc NODE: not applied (the ${backend} backend gives each container an IPC namespace of its own)`);
   const runAsUser = security.run_as_user?.value;
   if (runAsUser !== undefined && runAsUser !== 0) throw new CriError("INVALID_ARGUMENT", `Cannot run pod sandbox: run_as_user ${runAsUser} is not supported (processes run as root)`);
   if (security.run_as_group?.value !== undefined && security.run_as_group.value !== 0) throw new CriError("INVALID_ARGUMENT", "Cannot run pod sandbox: run_as_group is not supported (processes run as root)");

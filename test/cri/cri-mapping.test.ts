@@ -100,6 +100,12 @@ describe("ContainerConfig", () => {
     expect(sandbox.warnings).toEqual(["security_context.privileged: not applied (the crun backend confines every container alike)"]);
     expect(sandboxConfigFromCri({ config: { metadata: { name: "w" }, linux: { security_context: { privileged: true } } } }).warnings).toBeUndefined();
   });
+  test("host IPC on an OCI backend is a warning (each container has an IPC namespace of its own), kept as asked", () => {
+    const hostIpc = { config: { metadata: { name: "w" }, linux: { security_context: { namespace_options: { ipc: "NODE" } } } } };
+    expect(sandboxConfigFromCri(hostIpc, "runc")).toMatchObject({ hostIpc: true, warnings: ["namespace_options.ipc NODE: not applied (the runc backend gives each container an IPC namespace of its own)"] });
+    expect(sandboxConfigFromCri(hostIpc)).toMatchObject({ hostIpc: true });
+    expect(sandboxConfigFromCri(hostIpc).warnings).toBeUndefined();
+  });
   test("another user, devices and a tty are refused", () => {
     expect(() => containerConfigFromCri({ ...base, linux: { security_context: { run_as_username: "nobody" } } }, pod)).toThrow(CriError);
     expect(() => containerConfigFromCri({ ...base, devices: [{ container_path: "/dev/x", host_path: "/dev/null" }] }, pod)).toThrow(/devices/);
