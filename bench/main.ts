@@ -5,7 +5,8 @@
  *            under Node and under Deno, printed as one table.
  *   teardown N sandboxes × M containers stopped all at once by a podvisor daemon (process backend,
  *            runc or crun), against the reference's sequential way, the own floor of the same host
- *            work and the C floor (../shared/bench/rawfloor.c).
+ *            work and the C floor (../shared/bench/rawfloor.c); `--via cri` adds kubelet's way
+ *            through the CRI beside the JSON-RPC stop-all.
  *   crash    crash trials: a daemon killed with SIGKILL at a random moment of a stop-all, restarted
  *            on the same root; counts leaks and lost exit codes.
  */
@@ -32,6 +33,7 @@ program
   .option("--strategy <strategy>", "parallel, sequential or both", "parallel")
   .option("--backend <names>", "the daemon's --backend: process, runc or crun; several comma-separated (process,runc) are measured one after the other", "process")
   .option("--network <modes>", "none, or cni: a bridge network of the benchmark's own (bridge + host-local from /usr/lib/cni), measured beside none, with the DEL floor (the plugins called directly)", "none")
+  .option("--via <ways>", "json-rpc (one StopPodSandboxes {all}), or cri: kubelet's way over one gRPC connection (StopContainer of every container, then StopPodSandbox of every pod), measured beside json-rpc on a daemon of its own", "json-rpc")
   .option("--rootfs", "give every container a busybox rootfs (implied by runc and crun, which need one)", false)
   .option("--no-floor", "skip the own (stock tools) floor")
   .option("--c-floor <file>", "the C floor's source, built with gcc and run beside the own floor", defaultCFloorSource)

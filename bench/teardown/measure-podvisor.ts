@@ -11,6 +11,7 @@ import { networkLeftovers } from "./bench-network.ts";
 import type { BenchNetwork } from "./bench-network.ts";
 import type { Notification } from "../../src/cli/client.ts";
 import { percentile } from "../stats.ts";
+import { stopThroughCri } from "./cri-stop.ts";
 import { probeProcess } from "./daemon-probe.ts";
 import { startPoller } from "./poller-handle.ts";
 import { setUpSandboxes } from "./sandbox-setup.ts";
@@ -33,10 +34,14 @@ export interface TeardownOptions {
   rootfs?: string;
   /** The CNI network of the benchmark's own (`--network cni`); without it, network "none" (a conf dir that does not exist). */
   network?: BenchNetwork;
+  /** How the sandboxes are stopped: one JSON-RPC `StopPodSandboxes {all}` (the default), or kubelet's way through the CRI (`cri-stop.ts`; Node daemon only). */
+  via?: "json-rpc" | "cri";
 }
 
 export interface PodvisorResult {
   strategy: string;
+  /** "json-rpc": one StopPodSandboxes {all}; "cri": StopContainer of every container, then StopPodSandbox of every pod, over one gRPC connection. */
+  via: "json-rpc" | "cri";
   runtime: string;
   backend: string;
   /** "none", or "cni": the benchmark's bridge network. */
@@ -47,11 +52,14 @@ export interface PodvisorResult {
   failed: number;
   /** The first few failures' messages. */
   errors: string[];
-  /** Per sandbox, as the daemon timed it: from the start of its own stop. */
+  /** Per sandbox, as the daemon timed it: from the start of its own stop (CRI: its StopPodSandbox call's time). */
   latencyMs: number[];
-  /** Per sandbox, from the stop-all request to its `progress` notification at the client: queueing included. */
+  /** Per sandbox, from the stop-all request to its `progress` notification at the client (CRI: from the first StopContainer to its StopPodSandbox answered): queueing included. */
   latencyFromRequestMs: number[];
+  /** The daemon's per-sandbox phases (JSON-RPC only: the CRI answers none). */
   phasesP50Ms: Record<string, number>;
+  /** Through the CRI: how long every StopContainer took, then every StopPodSandbox, and how many containers were stopped. */
+  cri?: { stopContainersMs: number; stopPodSandboxesMs: number; containers: number };
   /** PodSandboxStatus of one sandbox, every 10 ms while the stop runs. */
   statusMs: { p50: number; p99: number; samples: number };
   /** ListPodSandbox (ready ones) then ListContainers (one sandbox's), every 100 ms while the stop runs. */
@@ -65,12 +73,16 @@ export interface PodvisorResult {
 
 /**
  * Starts a daemon on a fresh root, runs the sandboxes through the API, then stops them all with
- * one StopPodSandboxes while two other connections ask status and list; removes everything after.
+ * one StopPodSandboxes (or, `via: "cri"`, kubelet's way through the CRI) while two other
+ * connections ask status and list; removes everything after.
  */
 export async function measurePodvisor(options: TeardownOptions): Promise<PodvisorResult> {
+  const via = options.via ?? "json-rpc";
+  if (via === "cri" && options.runtime !== "node") throw new RangeError("Cannot benchmark: the CRI is served on Node only (docs/CRI.md); give --runtime node");
   const root = await realpath(await mkdtemp(join(tmpdir(), "pvbench-")));
   const socket = join(root, "api.sock");
-  const args = [cli, "daemon", "--root", root, "--socket", socket, "--log-level", "error", "--stop-strategy", options.strategy];
+  const criSocket = join(root, "cri.sock");
+  const args = [cli, "daemon", "--root", root, "--socket", socket, "--cri-socket", criSocket, "--log-level", "error", "--stop-strategy", options.strategy];
   // Network "none" whatever /etc/cni/net.d holds: a conf dir that does not exist.
   if (options.network === undefined) args.push("--cni-conf-dir", join(root, "no-cni-conf"));
   else args.push("--cni-conf-dir", options.network.confDir, "--cni-bin-dir", options.network.binDirs.join(":"));
@@ -85,6 +97,7 @@ export async function measurePodvisor(options: TeardownOptions): Promise<Podviso
   void daemon.then((result) => (exited = `Cannot benchmark: the daemon exited before serving (${result.shortMessage ?? `exit ${result.exitCode}`}; its stderr is above)`));
   try {
     await waitForSocket(socket, { timeoutMs: 60_000, gaveUp: () => exited });
+    if (via === "cri") await waitForSocket(criSocket, { timeoutMs: 60_000, gaveUp: () => exited });
     const client = await ApiClient.connect(socket);
     const oci = isOciBackend(options.backend);
     const setup = await setUpSandboxes(client, daemon.pid as number, {
@@ -103,38 +116,22 @@ export async function measurePodvisor(options: TeardownOptions): Promise<Podviso
     const someId = (await client.call<{ items: { id: string }[] }>("ListPodSandbox")).items[0].id;
     const pollers = (["status", "list"] as const).map((kind) => startPoller({ socket, kind, podSandboxId: someId }));
     await Promise.all(pollers.map((poller) => poller.ready));
-    console.error(`  stop-all begins ${new Date().toISOString()}`);
-    const latencyFromRequestMs: number[] = [];
-    const stopStartedAt = performance.now();
-    const onNotification = (notification: Notification) => {
-      if (notification.method === "progress") latencyFromRequestMs.push(performance.now() - stopStartedAt);
-    };
-    const { results } = await client.call<{ results: { ok: boolean; durationMs: number; phases: Record<string, number>; error?: { message: string } }[] }>(
-      "StopPodSandboxes",
-      { all: true, timeoutMs: options.timeoutMs },
-      { onNotification },
-    );
-    const stopWallMs = performance.now() - stopStartedAt;
+    console.error(`  stop-all${via === "cri" ? " through the CRI" : ""} begins ${new Date().toISOString()}`);
+    const stop = via === "cri" ? await stopThroughCriChecked(client, criSocket, options.timeoutMs) : await stopAll(client, options.timeoutMs);
     console.error(`  stop-all ended ${new Date().toISOString()}`);
     const [statusMs, listMs] = await Promise.all(pollers.map((poller) => poller.stop()));
     const after = await probeProcess(daemon.pid as number);
-    const phaseNames = [...new Set(results.flatMap((r) => Object.keys(r.phases)))];
-    const phasesP50Ms = Object.fromEntries(phaseNames.map((name) => [name, percentile(results.map((r) => r.phases[name] ?? 0), 50)]));
     const { items } = await client.call<{ items: { id: string }[] }>("ListPodSandbox");
     const removeErrors = await removeAll(client, items.map((item) => item.id));
     client.close();
     return {
       strategy: options.strategy,
+      via,
       runtime: options.runtime,
       backend: options.workload === "lagging" ? "lagging" : options.backend,
       network: options.network === undefined ? "none" : "cni",
       setup,
-      stopWallMs,
-      failed: results.filter((r) => !r.ok).length,
-      errors: results.filter((r) => !r.ok).slice(0, 3).map((r) => r.error?.message ?? "unknown"),
-      latencyMs: results.map((r) => r.durationMs),
-      latencyFromRequestMs,
-      phasesP50Ms,
+      ...stop,
       statusMs: { p50: percentile(statusMs, 50), p99: percentile(statusMs, 99), samples: statusMs.length },
       listMs: { p50: percentile(listMs, 50), p99: percentile(listMs, 99), samples: listMs.length },
       daemon: { rssAfterSetupBytes: before.rssBytes, peakRssBytes: after.peakRssBytes, cpuMs: after.cpuMs, actorsPerWorker },
@@ -147,6 +144,57 @@ export async function measurePodvisor(options: TeardownOptions): Promise<Podviso
     leftovers.push(...(await hostLeftovers(root, options.network)));
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/** The stop's part of the result. */
+type StopOutcome = Pick<PodvisorResult, "stopWallMs" | "failed" | "errors" | "latencyMs" | "latencyFromRequestMs" | "phasesP50Ms" | "cri">;
+
+/** One StopPodSandboxes {all}, each sandbox timed from the request by its `progress` notification. */
+async function stopAll(client: ApiClient, timeoutMs: number): Promise<StopOutcome> {
+  const latencyFromRequestMs: number[] = [];
+  const stopStartedAt = performance.now();
+  const onNotification = (notification: Notification) => {
+    if (notification.method === "progress") latencyFromRequestMs.push(performance.now() - stopStartedAt);
+  };
+  const { results } = await client.call<{ results: { ok: boolean; durationMs: number; phases: Record<string, number>; error?: { message: string } }[] }>(
+    "StopPodSandboxes",
+    { all: true, timeoutMs },
+    { onNotification },
+  );
+  const stopWallMs = performance.now() - stopStartedAt;
+  const phaseNames = [...new Set(results.flatMap((r) => Object.keys(r.phases)))];
+  return {
+    stopWallMs,
+    failed: results.filter((r) => !r.ok).length,
+    errors: results.filter((r) => !r.ok).slice(0, 3).map((r) => r.error?.message ?? "unknown"),
+    latencyMs: results.map((r) => r.durationMs),
+    latencyFromRequestMs,
+    phasesP50Ms: Object.fromEntries(phaseNames.map((name) => [name, percentile(results.map((r) => r.phases[name] ?? 0), 50)])),
+  };
+}
+
+/**
+ * The CRI stop (`cri-stop.ts`), then a check through the API that it stopped everything: a sandbox
+ * still ready, or a container of it not exited, counts as failed — the CRI answers no per-sandbox result.
+ */
+async function stopThroughCriChecked(client: ApiClient, criSocket: string, timeoutMs: number): Promise<StopOutcome> {
+  const stop = await stopThroughCri(criSocket, { timeoutMs });
+  const { items } = await client.call<{ items: { id: string; state: string }[] }>("ListPodSandbox");
+  const { items: containers } = await client.call<{ items: { podSandboxId: string; state: string }[] }>("ListContainers");
+  const notStopped = new Set([
+    ...items.filter((sandbox) => sandbox.state === "ready").map((sandbox) => sandbox.id),
+    ...containers.filter((container) => container.state !== "exited").map((container) => container.podSandboxId),
+  ]);
+  const errors = [...stop.errors, ...[...notStopped].map((id) => `sandbox ${id}: not stopped after the CRI stop`)];
+  return {
+    stopWallMs: stop.stopWallMs,
+    failed: new Set([...notStopped, ...stop.failedPods]).size,
+    errors: errors.slice(0, 3),
+    latencyMs: stop.latencyMs,
+    latencyFromRequestMs: stop.latencyFromRequestMs,
+    phasesP50Ms: {},
+    cri: { stopContainersMs: stop.stopContainersMs, stopPodSandboxesMs: stop.stopPodSandboxesMs, containers: stop.containers },
+  };
 }
 
 /** What a daemon on `root` left after it exited, one line each. */

@@ -42,8 +42,8 @@ export function networkLines(results: PodvisorResult[], floor: CniFloorResult | 
     if (floor.leftovers.length > 0) lines.push(`DEL floor LEFT on the host: ${floor.leftovers.slice(0, 5).join(", ")}${floor.leftovers.length > 5 ? ` … (${floor.leftovers.length})` : ""}`);
   }
   for (const cni of results.filter((r) => r.network === "cni")) {
-    const none = results.find((r) => r.network === "none" && r.backend === cni.backend && r.strategy === cni.strategy && r.runtime === cni.runtime);
-    const head = `network (${cni.strategy}, ${cni.backend}):`;
+    const none = results.find((r) => r.network === "none" && r.via === cni.via && r.backend === cni.backend && r.strategy === cni.strategy && r.runtime === cni.runtime);
+    const head = `network (${cni.strategy}, ${cni.backend}${cni.via === "cri" ? ", via cri" : ""}):`;
     if (none === undefined || floor === undefined) {
       lines.push(`${head} stop with CNI ${cni.stopWallMs.toFixed(0)} ms; ${none === undefined ? "no stop without network in this run" : "no DEL floor in this run"}: no target check`);
       continue;

@@ -30,7 +30,7 @@ export interface ReportFloors {
 
 /** A podvisor run's column name. */
 export function runName(result: PodvisorResult): string {
-  return `podvisor ${result.strategy} ${result.backend}${result.network === "cni" ? " cni" : ""} (${result.runtime})`;
+  return `podvisor ${result.strategy} ${result.backend}${result.network === "cni" ? " cni" : ""}${result.via === "cri" ? " via CRI" : ""} (${result.runtime})`;
 }
 
 /**
@@ -52,6 +52,9 @@ export function printReport(run: ReportRun, results: PodvisorResult[], floors: R
 
   row("stop-all wall time", (r) => ms(r.stopWallMs), own ? ms(own.teardownMs) : "", c ? `${ms(c.totalMs)}${c.extrapolatedFrom ? " (extrapolated)" : ""}` : "");
   row("cost per sandbox (wall time / N)", (r) => perSandbox(r.stopWallMs), own ? perSandbox(own.teardownMs) : "", c ? `${c.perSandboxMs.toFixed(3)} ms${c.extrapolatedFrom ? ` (at ${c.extrapolatedFrom.sandboxes})` : ""}` : "");
+  if (results.some((r) => r.cri !== undefined)) {
+    row("CRI: every StopContainer, then every StopPodSandbox", (r) => (r.cri === undefined ? "" : `${ms(r.cri.stopContainersMs)} (${r.cri.containers}) + ${ms(r.cri.stopPodSandboxesMs)}`));
+  }
   row("per sandbox from the stop-all request p50 / p95 / p99 / max", (r) => spread(r.latencyFromRequestMs));
   row("per sandbox, its own stop (daemon's timing) p50 / p95 / p99 / max", (r) => spread(r.latencyMs));
   row("failed sandboxes", (r) => String(r.failed));
@@ -95,8 +98,15 @@ function printRatios(run: ReportRun, results: PodvisorResult[], { own, c, cSkipp
   }
   const parallel = results.filter((r) => r.strategy === "parallel");
   for (const other of parallel.filter((r) => r.backend === "runc" || r.backend === "crun")) {
-    const processRun = parallel.find((r) => r.backend === "process" && r.network === other.network);
-    if (processRun) console.log(`${other.backend} / process (parallel${other.network === "cni" ? ", cni" : ""}): ${times(other.stopWallMs, processRun.stopWallMs)}`);
+    const processRun = parallel.find((r) => r.backend === "process" && r.network === other.network && r.via === other.via);
+    if (processRun) console.log(`${other.backend} / process (parallel${other.network === "cni" ? ", cni" : ""}${other.via === "cri" ? ", via cri" : ""}): ${times(other.stopWallMs, processRun.stopWallMs)}`);
+  }
+  for (const cri of results.filter((r) => r.via === "cri")) {
+    const jsonRpc = results.find((r) => r.via === "json-rpc" && r.strategy === cri.strategy && r.backend === cri.backend && r.network === cri.network && r.runtime === cri.runtime);
+    if (jsonRpc === undefined) continue;
+    const ratio = cri.stopWallMs / jsonRpc.stopWallMs;
+    console.log(`CRI / JSON-RPC (${cri.backend}${cri.network === "cni" ? ", cni" : ""}): ${cri.stopWallMs.toFixed(0)} ms / ${jsonRpc.stopWallMs.toFixed(0)} ms = ${times(cri.stopWallMs, jsonRpc.stopWallMs)}; ` +
+      `target ≤ ${criTarget}×: ${ratio <= criTarget ? "HOLDS" : "DOES NOT HOLD"}`);
   }
   for (const sequential of results.filter((r) => r.strategy === "sequential")) {
     const same = parallel.find((r) => r.backend === sequential.backend && r.network === sequential.network);
@@ -104,6 +114,9 @@ function printRatios(run: ReportRun, results: PodvisorResult[], { own, c, cSkipp
   }
   for (const line of networkLines(results, cni)) console.log(line);
 }
+
+/** Issue 15: the CRI stop, kubelet's way, within this factor of the JSON-RPC stop-all. */
+export const criTarget = 1.2;
 
 function share(part: number, whole: number): string {
   return whole > 0 ? `${((part / whole) * 100).toFixed(0)}%` : "n/a";

@@ -28,6 +28,7 @@ export interface TeardownFlags {
   strategy: string;
   backend: string;
   network: string;
+  via: string;
   rootfs: boolean;
   floor: boolean;
   cFloor: string | false;
@@ -57,6 +58,9 @@ export async function runTeardownBench(flags: TeardownFlags): Promise<void> {
   if (workload === "lagging" && backends.some((name) => name !== "process")) throw new RangeError("Cannot benchmark: the lagging workload is a backend of its own (--backend lagging); give no --backend");
   if (!["parallel", "sequential", "both"].includes(flags.strategy)) throw new RangeError(`Cannot benchmark: unknown strategy "${flags.strategy}"`);
   const networks = networkModes(flags.network);
+  const vias = viaModes(flags.via);
+  if (vias.includes("cri") && runtime !== "node") throw new RangeError("Cannot benchmark: --via cri needs --runtime node (the CRI is served on Node only, docs/CRI.md)");
+  if (vias.includes("cri") && flags.strategy !== "parallel") throw new RangeError("Cannot benchmark: --via cri stops containers kubelet's way, whatever the daemon's strategy; give --strategy parallel");
   const strategies = flags.strategy === "both" ? (["parallel", "sequential"] as const) : [flags.strategy as "parallel" | "sequential"];
   // The OCI backends need a rootfs; then every backend of the run gets it, so all do the same host work.
   const withRootfs = flags.rootfs || (backends as Backend[]).some(isOciBackend);
@@ -73,8 +77,10 @@ export async function runTeardownBench(flags: TeardownFlags): Promise<void> {
     for (const backend of backends as Backend[]) {
       for (const mode of networks) {
         for (const strategy of strategies) {
-          console.error(`Measuring podvisor (${strategy}, ${backend}, network ${mode}, ${runtime}): ${sandboxes} × ${containers} ${workload}${withRootfs ? ", rootfs" : ""}…`);
-          results.push(await measurePodvisor({ sandboxes, containers, workload, timeoutMs, runtime, strategy, backend, rootfs: rootfsDir, network: mode === "cni" ? network : undefined }));
+          for (const via of vias) {
+            console.error(`Measuring podvisor (${strategy}, ${backend}, network ${mode}, ${runtime}, via ${via}): ${sandboxes} × ${containers} ${workload}${withRootfs ? ", rootfs" : ""}…`);
+            results.push(await measurePodvisor({ sandboxes, containers, workload, timeoutMs, runtime, strategy, backend, rootfs: rootfsDir, network: mode === "cni" ? network : undefined, via }));
+          }
         }
       }
     }
@@ -93,7 +99,7 @@ export async function runTeardownBench(flags: TeardownFlags): Promise<void> {
     printReport({ sandboxes, containers, workload, timeoutMs, rootfs: withRootfs }, results, { own, c, cSkipped, cni });
     await mkdir(flags.out, { recursive: true });
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-    const base = join(flags.out, `teardown-${sandboxes}x${containers}-${workload}-${backends.join("+")}${network === undefined ? "" : "-cni"}-${stamp}`);
+    const base = join(flags.out, `teardown-${sandboxes}x${containers}-${workload}-${backends.join("+")}${network === undefined ? "" : "-cni"}${vias.includes("cri") ? "-cri" : ""}-${stamp}`);
     await writeFile(`${base}.json`, `${JSON.stringify({ sandboxes, containers, workload, timeoutMs, rootfs: withRootfs, results, floor: own, cFloor: c, cFloorSkipped: cSkipped, cniFloor: cni, network: network === undefined ? undefined : { name: network.name, bridge: network.bridge, subnet: network.subnet } }, null, 2)}\n`);
     const markers = [
       ...(c ? [{ label: c.extrapolatedFrom ? "C floor (extrapolated)" : "C floor", atMs: c.totalMs }] : []),
@@ -121,6 +127,14 @@ export function networkModes(text: string): ("none" | "cni")[] {
   for (const name of names) if (name !== "none" && name !== "cni") throw new RangeError(`Cannot benchmark: unknown network "${name}" (none or cni)`);
   if (names.length === 0) throw new RangeError("Cannot benchmark: --network names no network (none or cni)");
   return names.includes("cni") ? ["none", "cni"] : ["none"];
+}
+
+/** `--via`: "json-rpc" (the default), "cri", or both ("json-rpc,cri"); the CRI run always comes with the JSON-RPC one, since the target compares the two. */
+export function viaModes(text: string): ("json-rpc" | "cri")[] {
+  const names = text.split(",").map((name) => name.trim()).filter(Boolean);
+  for (const name of names) if (name !== "json-rpc" && name !== "cri") throw new RangeError(`Cannot benchmark: unknown --via "${name}" (json-rpc or cri)`);
+  if (names.length === 0) throw new RangeError("Cannot benchmark: --via names nothing (json-rpc or cri)");
+  return names.includes("cri") ? ["json-rpc", "cri"] : ["json-rpc"];
 }
 
 /** The C floor for this run, or why it was not run. */

@@ -42,6 +42,25 @@ describe("measurePodvisor()", () => {
     expectSane(result, 3);
   }, 120_000);
 
+  test("through the CRI, kubelet's way: every container stopped, then every pod; both phases timed", async () => {
+    const result = await measurePodvisor({ sandboxes: 3, containers: 3, workload: "graceful", timeoutMs: 5_000, runtime: "node", strategy: "parallel", backend: "process", via: "cri" });
+    expect(result.via).toBe("cri");
+    expectSane(result, 3);
+    expect(result.errors).toEqual([]);
+    expect(result.leftovers).toEqual([]);
+    // The CRI lists no infra container: 3 × 3 StopContainer calls, then 3 StopPodSandbox.
+    expect(result.cri?.containers).toBe(9);
+    expect(result.cri!.stopContainersMs).toBeGreaterThan(0);
+    expect(result.cri!.stopPodSandboxesMs).toBeGreaterThan(0);
+    expect(result.cri!.stopContainersMs + result.cri!.stopPodSandboxesMs).toBeCloseTo(result.stopWallMs, 3);
+    for (const ms of result.latencyMs) expect(ms).toBeLessThanOrEqual(result.cri!.stopPodSandboxesMs);
+  }, 120_000);
+
+  test("through the CRI on Deno: refused up front (the CRI is served on Node only)", async () => {
+    await expect(measurePodvisor({ sandboxes: 1, containers: 1, workload: "graceful", timeoutMs: 1_000, runtime: "deno", strategy: "parallel", backend: "process", via: "cri" }))
+      .rejects.toThrow(/served on Node only/);
+  });
+
   test("on the process backend with a busybox rootfs (chrooted)", async () => {
     const rootfs = await makeBusyboxRootfs(await mkdtemp(join(tmpdir(), "pvtest-rootfs-")));
     try {

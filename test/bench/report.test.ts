@@ -7,6 +7,7 @@ import { printReport } from "../../bench/teardown/report.ts";
 function podvisor(backend: string, stopWallMs: number): PodvisorResult {
   return {
     strategy: "parallel",
+    via: "json-rpc",
     runtime: "node",
     backend,
     network: "none",
@@ -66,5 +67,20 @@ describe("printReport()", () => {
     expect(printed).toContain("C floor: not run: rawfloor has no \"slow-exit\" workload");
     expect(printed).toContain("1000 × 3 slow-exit, rootfs, timeout 10 s");
     expect(printed).not.toContain("/ C floor");
+  });
+
+  test("puts the CRI stop beside the JSON-RPC stop-all of the same backend, with its phases and the 1.2× target", () => {
+    capture();
+    const cri: PodvisorResult = { ...podvisor("process", 1_300), via: "cri", phasesP50Ms: {}, cri: { stopContainersMs: 1_000, stopPodSandboxesMs: 300, containers: 3_000 } };
+    const slowCri: PodvisorResult = { ...podvisor("runc", 4_000), via: "cri", phasesP50Ms: {}, cri: { stopContainersMs: 3_000, stopPodSandboxesMs: 1_000, containers: 3_000 } };
+    printReport({ sandboxes: 1_000, containers: 3, workload: "graceful", timeoutMs: 10_000, rootfs: true },
+      [podvisor("process", 1_200), cri, podvisor("runc", 2_500), slowCri], { cSkipped: "--no-c-floor" });
+    expect(printed).toContain("podvisor parallel process via CRI (node)");
+    expect(printed).toContain("1000 ms (3000) + 300 ms");
+    expect(printed).toContain("CRI / JSON-RPC (process): 1300 ms / 1200 ms = 1.08×; target ≤ 1.2×: HOLDS");
+    expect(printed).toContain("CRI / JSON-RPC (runc): 4000 ms / 2500 ms = 1.60×; target ≤ 1.2×: DOES NOT HOLD");
+    // runc against process compares like with like: JSON-RPC with JSON-RPC, CRI with CRI.
+    expect(printed).toContain("runc / process (parallel): 2.08×");
+    expect(printed).toContain("runc / process (parallel, via cri): 3.08×");
   });
 });
