@@ -55,6 +55,8 @@ interface Container {
   starting?: boolean;
   /** conmon's status (undefined: conmon died without writing it), once known. */
   exited?: Promise<number | undefined>;
+  /** Its "stopped", once the runtime has said so: final (a container never starts twice), so never asked again. */
+  stopped?: RuntimeState;
 }
 
 /**
@@ -217,6 +219,8 @@ export class OciBackend implements RuntimeBackend {
     const container = this.#get(id);
     const { started } = container;
     if (started === undefined) return { status: "created" };
+    // Asked again (a removal after the stop), it costs no `list`: one per container of 4,000 took minutes.
+    if (container.stopped !== undefined) return container.stopped;
     const running: RuntimeState = { status: "running", pid: started.pid, startedAt: started.startedAt };
     const status = await Promise.race([container.exited, Promise.resolve("pending" as const)]);
     if (status === "pending") return running;
@@ -331,9 +335,11 @@ export class OciBackend implements RuntimeBackend {
     container.exited = this.#exits.whenExited(spec.id, paths.persistDir, { isConmonAlive });
   }
 
+  /** The container's final state, kept: called once the runtime's own report says stopped. */
   #stopped(container: Container, status: number | undefined): RuntimeState {
     const { started } = container;
     const base = { status: "stopped" as const, pid: started?.pid, startedAt: started?.startedAt, finishedAt: Date.now() };
-    return status === undefined ? { ...base, exitCodeUnknown: true } : { ...base, ...exitFromStatus(status) };
+    container.stopped = status === undefined ? { ...base, exitCodeUnknown: true } : { ...base, ...exitFromStatus(status) };
+    return container.stopped;
   }
 }
