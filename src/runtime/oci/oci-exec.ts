@@ -1,8 +1,8 @@
 /**
  * An exec in a running OCI container (CRI `ExecSync`): `<runtime> exec --process <spec>` with a
  * process spec written from the container's own (its env, no terminal), its output collected. A
- * timeout kills the runtime's exec AND the process it started inside (found through `--pid-file`):
- * killing only the runtime would leave that process running in the container.
+ * timeout kills the process the runtime started inside (found through `--pid-file`), then the runtime's
+ * exec if it has not ended by itself: killing only the runtime would leave that process running.
  */
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -12,6 +12,8 @@ import type { OciRuntime } from "./oci-runtime.ts";
 
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const capabilities = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+/** How long the runtime's exec gets to reap the command killed inside, before it is killed too. */
+const runtimeReapMs = 1_000;
 
 export async function runOciExec(runtime: OciRuntime, spec: ContainerSpec, execDir: string, command: string[], options: ExecOptions = {}): Promise<ExecResult> {
   if (!Array.isArray(command) || command.length === 0 || command.some((arg) => typeof arg !== "string")) {
@@ -33,8 +35,14 @@ export async function runOciExec(runtime: OciRuntime, spec: ContainerSpec, execD
   }));
   const subprocess = runtime.exec(spec.id, processFile, { pidFile, signal: options.signal });
   let timedOut = false;
-  // The command inside first (found through the pid file), then the runtime's exec that waits for it.
-  const kill = (): void => void killExecProcess(pidFile).finally(() => subprocess.kill("SIGKILL"));
+  // The command inside first (found through the pid file); the runtime's exec then reaps it and ends.
+  // Killed at once too, the runtime left the command a zombie (re-parented out of the container's
+  // view until the host's init reaped it, ~1 s here: critest's "execSync with timeout" saw it in
+  // `pgrep`), so it gets a moment to do so, and is killed only if it does not.
+  const kill = (): void => void killExecProcess(pidFile).finally(async () => {
+    const ended = await Promise.race([subprocess.then(() => true, () => true), new Promise<boolean>((resolve) => setTimeout(resolve, runtimeReapMs, false))]);
+    if (!ended) subprocess.kill("SIGKILL");
+  });
   const timer = options.timeoutMs === undefined || options.timeoutMs <= 0 ? undefined : setTimeout(() => {
     timedOut = true;
     kill();
