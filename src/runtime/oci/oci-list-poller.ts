@@ -64,12 +64,8 @@ export class OciListPoller {
     this.#running = true;
     try {
       while (this.#waiters.size > 0) {
-        const startedAt = performance.now();
         await this.#round();
-        // As long as the list took, at least: a list reads every container's state (4,000: ~0.4 s of
-        // a core), and back-to-back lists took that core from the exits they wait for.
-        const pauseMs = Math.max(this.#intervalMs, performance.now() - startedAt);
-        if (this.#waiters.size > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+        if (this.#waiters.size > 0) await new Promise((resolve) => setTimeout(resolve, this.#intervalMs));
       }
     } finally {
       this.#running = false;
