@@ -159,12 +159,12 @@ async function umountAll(
     const chunk = paths.slice(start, start + umount2Chunk);
     const errors = await umountThroughRunner(chunk, flags);
     if (errors === undefined) return umountByCommand(paths, options);
-    for (const [index, errno] of errors.entries()) if (errno !== 0) why.set(chunk[index] as string, `umount2: ${errnoText(errno)}`);
+    for (const [index, errno] of errors.entries()) if (errno !== 0) why.set(chunk[index] as string, `umount2 ${chunk[index]}: ${errnoText(errno)}`);
   }
   return why;
 }
 
-const errnoNames: Record<number, string> = { 1: "EPERM (Operation not permitted)", 2: "ENOENT (No such file or directory)", 16: "EBUSY (Device or resource busy)", 22: "EINVAL (not a mount point)" };
+const errnoNames: Record<number, string> = { 1: "operation not permitted (EPERM)", 2: "no such file or directory (ENOENT)", 16: "target is busy (EBUSY)", 22: "not mounted (EINVAL)" };
 
 function errnoText(errno: number): string {
   return errnoNames[errno] ?? `errno ${errno}`;
