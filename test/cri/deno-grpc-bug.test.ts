@@ -4,7 +4,7 @@
  * pointer`, SIGABRT) once a client that made a few hundred calls on one connection closes it —
  * denoland/deno#36788. Measured here: 150 calls did not crash it, 200 did, 4 runs of 4. The test
  * runs a grpc-js server on the Deno binary from node_modules as a child process, calls it from a
- * Node grpc-js client, closes the client, and expects the crash; a server that survives three such
+ * Node grpc-js client, closes the client, and expects the crash; a server that survives 25 such
  * connections means Deno fixed it, and the test fails saying so.
  */
 import { mkdtemp, rm, stat } from "node:fs/promises";
@@ -19,7 +19,8 @@ import { connectCri } from "./cri-client.ts";
 const deno = new URL("../../node_modules/.bin/deno", import.meta.url).pathname;
 const server = new URL("./deno-grpc-server.ts", import.meta.url).pathname;
 const callsPerConnection = 200;
-const connections = 10;
+/** Under the whole suite's load it once survived 10 (2026-12-05): the crash is a heap corruption, its moment varies. */
+const connections = 25;
 /** It crashes within ~50 ms of the client's close when it does (measured); waited for 40 times that. */
 const crashWaitMs = 2_000;
 
@@ -60,7 +61,7 @@ describe("grpc-js on Deno (denoland/deno#36788)", () => {
       child.kill("SIGKILL");
       await child;
     }
-  });
+  }, 150_000); // 25 connections when it does not crash: ~55 s under load
 
   test("a daemon on Deno starts without the CRI endpoint and says why, once, naming the bug", async () => {
     const daemon = await startDaemonProcess("deno");
