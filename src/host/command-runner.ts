@@ -101,7 +101,7 @@ class RunnerProcess {
     const seq = ++this.#seq;
     const outcome = new Promise<RunnerOutcome>((resolve, reject) => this.#pending.set(seq, { resolve, reject }));
     clearTimeout(this.#idleTimer);
-    this.#child.stdin?.write(`run ${seq} ${input === undefined ? "-" : hex(input) || "-"} ${argv.length} ${argv.map((arg) => hex(arg)).join(" ")}\n`);
+    this.#child.stdin?.write(`run ${seq} ${input === undefined ? "-" : hex(input)} ${argv.length} ${argv.map((arg) => hex(arg)).join(" ")}\n`);
     if (signal !== undefined) {
       const kill = () => this.#child.stdin?.write(`kill ${seq}\n`);
       signal.addEventListener("abort", kill, { once: true });
