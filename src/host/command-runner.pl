@@ -3,8 +3,11 @@
 # asks for, from this small process. See command-runner.ts for why, and for the protocol, which is,
 # one line each:
 #
-#   in:  run SEQ INPUT-HEX ARGC ARG-HEX...      (an empty ARG is "-"; INPUT-HEX "-" for none: stdin is /dev/null)
-#        kill SEQ                                (SIGKILL to that command, if it still runs)
+#   in:  run SEQ INPUT-HEX ARGC ARG-HEX... [ENVC ENV-HEX...]
+#                                                (an empty ARG is "-"; INPUT-HEX "-" for none: stdin is
+#                                                 /dev/null; with ENVC, the command's whole environment
+#                                                 is those NAME=VALUE entries instead of this process's)
+#        kill SEQ                                (SIGKILL to that command's process group, if it still runs)
 #        umount SEQ FLAGS ARGC PATH-HEX...        (umount2(2) of each path in order, in this process)
 #   out: done SEQ WAIT-STATUS STDOUT-HEX STDERR-HEX   (an empty output is "-")
 #        failed SEQ ERRNO-TEXT-HEX               (no process: fork or a pipe failed)
@@ -12,7 +15,8 @@
 #                                                 umount2 known on this machine, use umount(8))
 #
 # A command that cannot be executed ends with status 127 and says why on its stderr, as a shell
-# would. Each command runs with stdout and stderr on pipes of their own, and "done" is sent once it
+# would. Each command leads a process group of its own, so that a kill reaches what it started (a
+# CNI bridge plugin runs host-local as its child). Each command runs with stdout and stderr on pipes of their own, and "done" is sent once it
 # is reaped and both pipes are at their end. When the daemon goes away (stdin at its end), this
 # process ends at once: what it runs is short-lived, and the daemon that asked is gone. Only
 # perl-base modules: present on every Debian.
@@ -66,7 +70,8 @@ sub finish_if_done {
 }
 
 sub start {
-  my ($seq, $stdin_hex, @argv) = @_;
+  my ($seq, $stdin_hex, $argv, $env) = @_;
+  my @argv = @$argv;
   my ($in_r, $in_w, $out_r, $out_w, $err_r, $err_w);
   my $has_input = $stdin_hex ne "-";
   if (($has_input && !pipe($in_r, $in_w)) || !pipe($out_r, $out_w) || !pipe($err_r, $err_w)) {
@@ -80,6 +85,8 @@ sub start {
   }
   if ($pid == 0) {
     $SIG{$_} = "DEFAULT" for qw(CHLD PIPE HUP INT TERM QUIT USR1 USR2);
+    POSIX::setpgid(0, 0);
+    %ENV = map { split(/=/, $_, 2) } @$env if defined $env;
     if ($has_input) { POSIX::dup2(fileno($in_r), 0) } else { open(STDIN, "<", "/dev/null") }
     POSIX::dup2(fileno($out_w), 1);
     POSIX::dup2(fileno($err_w), 2);
@@ -88,6 +95,7 @@ sub start {
     syswrite(STDERR, "$argv[0]: cannot execute: $!\n");
     _exit(127);
   }
+  POSIX::setpgid($pid, $pid);    # also here: a kill may come before the child has run
   close($out_w);
   close($err_w);
   close($in_r) if $has_input;
@@ -165,13 +173,19 @@ sub handle_line {
   my $op = shift @fields;
   if ($op eq "run" && @fields >= 3) {
     my ($seq, $stdin_hex, $argc, @rest) = @fields;
-    start($seq, $stdin_hex, map { $_ eq "-" ? "" : unhex($_) } @rest[0 .. $argc - 1]);
+    my @argv = map { $_ eq "-" ? "" : unhex($_) } @rest[0 .. $argc - 1];
+    my $env;
+    if (@rest > $argc) {
+      my $envc = $rest[$argc];
+      $env = [map { unhex($_) } @rest[$argc + 1 .. $argc + $envc]];
+    }
+    start($seq, $stdin_hex, \@argv, $env);
   } elsif ($op eq "umount" && @fields >= 3) {
     my ($seq, $flags, $argc, @rest) = @fields;
     umount_paths($seq, $flags, map { unhex($_) } @rest[0 .. $argc - 1]);
   } elsif ($op eq "kill" && @fields == 1) {
     my $command = $running{$fields[0]};
-    kill("KILL", $command->{pid}) if defined $command && !defined $command->{status};
+    kill("KILL", -$command->{pid}) || kill("KILL", $command->{pid}) if defined $command && !defined $command->{status};
   }
 }
 

@@ -96,12 +96,13 @@ class RunnerProcess {
     });
   }
 
-  run(argv: readonly string[], input: string | undefined, signal: AbortSignal | undefined): Promise<RunnerOutcome> {
+  run(argv: readonly string[], input: string | undefined, signal: AbortSignal | undefined, env: Readonly<Record<string, string>> | undefined): Promise<RunnerOutcome> {
     if (this.#ended !== undefined) return Promise.reject(this.#ended);
     const seq = ++this.#seq;
     const outcome = new Promise<RunnerOutcome>((resolve, reject) => this.#pending.set(seq, { resolve, reject }));
     clearTimeout(this.#idleTimer);
-    this.#child.stdin?.write(`run ${seq} ${input === undefined ? "-" : hex(input)} ${argv.length} ${argv.map((arg) => hex(arg)).join(" ")}\n`);
+    const environment = env === undefined ? "" : ` ${Object.keys(env).length}${Object.entries(env).map(([name, value]) => ` ${hex(`${name}=${value}`)}`).join("")}`;
+    this.#child.stdin?.write(`run ${seq} ${input === undefined ? "-" : hex(input)} ${argv.length} ${argv.map((arg) => hex(arg)).join(" ")}${environment}\n`);
     if (signal !== undefined) {
       const kill = () => this.#child.stdin?.write(`kill ${seq}\n`);
       signal.addEventListener("abort", kill, { once: true });
@@ -191,14 +192,19 @@ export async function umountThroughRunner(paths: readonly string[], flags: numbe
 
 /**
  * Runs `file` with `args` through this thread's command runner (started at the first call); the
- * command's environment is the runner's: PATH and `LC_ALL=C`. Aborting `signal` kills the command.
+ * command's environment is `env` if given, else the runner's: PATH and `LC_ALL=C`. The command leads
+ * a process group of its own; aborting `signal` kills that group (the command and what it started).
  *
  * @example
  * const { exitCode, stderr } = await runThroughRunner("mount", ["-t", "tmpfs", "shm", "/x"]);
  */
-export function runThroughRunner(file: string, args: readonly string[], options: { input?: string; signal?: AbortSignal } = {}): Promise<RunnerOutcome> {
+export function runThroughRunner(
+  file: string,
+  args: readonly string[],
+  options: { input?: string; signal?: AbortSignal; env?: Readonly<Record<string, string>> } = {},
+): Promise<RunnerOutcome> {
   return limiter.run(() => {
     options.signal?.throwIfAborted();
-    return runner().run([file, ...args], options.input, options.signal);
+    return runner().run([file, ...args], options.input, options.signal, options.env);
   });
 }

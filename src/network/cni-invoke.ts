@@ -8,7 +8,7 @@
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { execa } from "execa";
+import { runThroughRunner } from "../host/command-runner.ts";
 import { CodedError, DeadlineExceededError } from "../errors/coded-error.ts";
 import { getLogger } from "../log/logger.ts";
 import { cniErrorSchema, cniResultSchema, pluginTypePattern } from "./cni-types.ts";
@@ -65,44 +65,37 @@ export async function invokePlugin(type: string, invocation: PluginInvocation, o
   const timer = setTimeout(() => controller.abort(new DeadlineExceededError(`Cannot ${action}: plugin ${type} did not finish within ${remainingMs} ms (killed)`)), remainingMs);
   const onAbort = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  const child = execa(file, [], {
-    input: JSON.stringify(invocation.config),
-    env: {
-      CNI_COMMAND: invocation.command,
-      CNI_CONTAINERID: invocation.containerId,
-      CNI_NETNS: invocation.netns,
-      CNI_IFNAME: invocation.ifName,
-      CNI_ARGS: invocation.args ?? "",
-      CNI_PATH: options.binDirs.join(":"),
-      PATH: process.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    },
-    extendEnv: false,
-    // Its own process group, so that a kill reaches what it runs (host-local under bridge).
-    detached: true,
-    reject: false,
-    stripFinalNewline: false,
-  });
-  const killGroup = () => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  };
-  controller.signal.addEventListener("abort", killGroup, { once: true });
   try {
-    const outcome = await child;
+    // Through the command runner: forked from a small process, not from the daemon, whose fork costs
+    // grow with its memory (a plugin per sandbox at setup and at stop). A kill there reaches the
+    // plugin's whole process group (host-local under bridge).
+    const outcome = await runThroughRunner(file, [], {
+      input: JSON.stringify(invocation.config),
+      env: {
+        CNI_COMMAND: invocation.command,
+        CNI_CONTAINERID: invocation.containerId,
+        CNI_NETNS: invocation.netns,
+        CNI_IFNAME: invocation.ifName,
+        CNI_ARGS: invocation.args ?? "",
+        CNI_PATH: options.binDirs.join(":"),
+        PATH: process.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      },
+      signal: controller.signal,
+    }).catch((error: unknown) => {
+      throw controller.signal.aborted ? controller.signal.reason : error;
+    });
     if (controller.signal.aborted) throw controller.signal.reason;
-    const stdout = String(outcome.stdout ?? "");
-    const stderr = String(outcome.stderr ?? "");
-    log.debug("Ran CNI plugin", { plugin: type, command: invocation.command, containerId: invocation.containerId, exitCode: outcome.exitCode, durationMs: Math.round(performance.now() - startedAt) });
-    if (outcome.failed) throw pluginFailed(type, invocation, action, { stdout, stderr, exitCode: outcome.exitCode, signal: outcome.signal, shortMessage: String(outcome.shortMessage ?? "") });
+    const { stdout, stderr, exitCode, signal } = outcome;
+    log.debug("Ran CNI plugin", { plugin: type, command: invocation.command, containerId: invocation.containerId, exitCode, durationMs: Math.round(performance.now() - startedAt) });
+    if (outcome.spawnError !== undefined || exitCode !== 0) {
+      const shortMessage = outcome.spawnError ?? (signal === undefined ? `exit code ${exitCode}` : `killed by ${signal}`);
+      throw pluginFailed(type, invocation, action, { stdout, stderr, exitCode, signal, shortMessage });
+    }
     if (invocation.command !== "ADD") return undefined;
     return parseResult(type, action, stdout);
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener("abort", onAbort);
-    controller.signal.removeEventListener("abort", killGroup);
   }
 }
 

@@ -29,6 +29,13 @@ describe("the command runner", () => {
     expect(outcome.stdout).toBe("a b|line\nnext|é||");
   });
 
+  test("a command's own environment replaces the runner's; without one it has the runner's", async () => {
+    const own = await runThroughRunner("/usr/bin/env", [], { env: { CNI_COMMAND: "DEL", EMPTY: "", SPACED: "a b=c" } });
+    expect(own.stdout.split("\n").filter(Boolean).sort()).toEqual(["CNI_COMMAND=DEL", "EMPTY=", "SPACED=a b=c"]);
+    expect((await runThroughRunner("/usr/bin/env", [], { env: {} })).stdout).toBe("");
+    expect((await runThroughRunner("/usr/bin/env", [])).stdout).toMatch(/^LC_ALL=C$/m);
+  });
+
   test("an exit code, a signal, a program that is not there", async () => {
     expect(await runThroughRunner("sh", ["-c", "exit 3"])).toMatchObject({ exitCode: 3, signal: undefined });
     expect(await runThroughRunner("sh", ["-c", "kill -TERM $$"])).toMatchObject({ exitCode: undefined, signal: "SIGTERM" });
