@@ -73,6 +73,13 @@ describe("unmountMany()", () => {
     expect((await unmountMany([dir], { root })).unmounted).toEqual([dir]);
     expect(await mountPointsUnder(root)).toEqual([]);
   });
+
+  test("unmountMany() takes a stack deeper than its direct tries through the mount table, and counts the path once", async () => {
+    const [dir] = await mountedDirs(1);
+    for (let i = 0; i < 11; i++) await mountTmpfs(dir);
+    expect(await unmountMany([dir], { root })).toEqual({ unmounted: [dir], notMounted: [], refused: [], failed: [] });
+    expect(await mountPointsUnder(root)).toEqual([]);
+  });
 });
 
 describe("unmountPath()", () => {
