@@ -11,8 +11,11 @@
  * (CNI's DELs trickling in, CRI's one StopPodSandbox each) unmounts a path or two at a time — one
  * whole-table read per sandbox, a cost quadratic in the sandboxes (~1 s of the daemon's main thread
  * in a 500-sandbox stop with CNI). So each path is first unmounted directly, repeated while it
- * succeeds (stacked mounts): EINVAL at the first try means it was not mounted. Only the paths umount2
- * refuses otherwise (EBUSY: mounts beneath it, or in use) go the way through the table below.
+ * succeeds (stacked mounts), until EINVAL says the last is gone. Only the paths umount2 refuses at
+ * the first try go the way through the table below: EBUSY (mounts beneath it, or in use), and EINVAL
+ * too — "not a mount point" may also be a mount hidden under another one (a parent bind-mounted
+ * onto itself): in the table, but out of umount2's reach, which must be reported, not passed over.
+ * A stop's paths are mounted, so the table is read on a retry or an idempotent redo, not per stop.
  *
  * Why two passes there: every path is first unmounted plainly, and only the ones still mounted
  * afterwards — busy ones — are detached lazily, so that a busy mount is named in the log. The end
@@ -85,7 +88,7 @@ export async function unmountMany(paths: readonly string[], options: UnmountOpti
       }
     }),
   );
-  const { unmountedOnce, unsettled } = await unmountDirectly(resolved, result, options.signal);
+  const { unmountedOnce, unsettled } = await unmountDirectly(resolved, options.signal);
   if (unsettled.length > 0) {
     const byTable = await unmountByTable(unsettled, options.signal);
     result.failed.push(...byTable.failed);
@@ -111,15 +114,13 @@ const maxDirectRounds = 8;
 const errno = { ENOENT: 2, EINVAL: 22 } as const;
 
 /**
- * umount2 of each path without reading the mount table, repeated while it succeeds. Adds the paths
- * that were not mounted to `result.notMounted`; returns the ones unmounted at least once and the
- * unsettled ones (refused otherwise, still stacked after the last round, or every path where the
- * runner has no umount2) for the table. (EINVAL is also a locked mount's answer, in a user
- * namespace; the daemon runs in the initial one, which has none.)
+ * umount2 of each path without reading the mount table, repeated while it succeeds. Returns the
+ * paths unmounted at least once, and the unsettled ones for the table: refused at the first try,
+ * refused otherwise than EINVAL later, still stacked after the last round, or every path where the
+ * runner has no umount2.
  */
 async function unmountDirectly(
   targets: Iterable<string>,
-  result: UnmountManyResult,
   signal: AbortSignal | undefined,
 ): Promise<{ unmountedOnce: Set<string>; unsettled: string[] }> {
   const unmountedOnce = new Set<string>();
@@ -134,8 +135,8 @@ async function unmountDirectly(
       if (code === 0) {
         unmountedOnce.add(path);
         again.push(path);
-      } else if (code === errno.EINVAL || code === errno.ENOENT) {
-        if (!unmountedOnce.has(path)) result.notMounted.push(path);
+      } else if (unmountedOnce.has(path) && (code === errno.EINVAL || code === errno.ENOENT)) {
+        // The last of its stack is gone.
       } else unsettled.push(path);
     }
     pending = again;

@@ -74,6 +74,20 @@ describe("unmountMany()", () => {
     expect(await mountPointsUnder(root)).toEqual([]);
   });
 
+  test("unmountMany() reports a mount hidden under a parent bind-mounted onto itself as failed, not as not mounted", async () => {
+    const [dir] = await mountedDirs(1);
+    await mkdir(`${dir}/inner`);
+    await mountTmpfs(`${dir}/inner`);
+    await execa("mount", ["--bind", dir, dir]); // non-recursive: `${dir}/inner` now leads to the plain directory
+    try {
+      const result = await unmountMany([`${dir}/inner`], { root });
+      expect(result.notMounted).toEqual([]);
+      expect(result.failed.map(({ path }) => path)).toEqual([`${dir}/inner`]);
+    } finally {
+      await execa("umount", [dir]);
+    }
+  });
+
   test("unmountMany() takes a stack deeper than its direct tries through the mount table, and counts the path once", async () => {
     const [dir] = await mountedDirs(1);
     for (let i = 0; i < 11; i++) await mountTmpfs(dir);
