@@ -18,8 +18,7 @@ export type RecordChange =
   | { type: "sandbox-removed"; id: string }
   | { type: "container-removed"; id: string };
 
-/** A stop's durable intent (`<root>/stops/*.json`): which sandboxes, and the absolute deadline. */
-/** One stop's entry in the stop journal: its sandboxes and its absolute deadline. */
+/** One stop's entry in the stop journal (`<root>/stops/*.json`): its sandboxes and its absolute deadline. */
 interface StopIntentEntry {
   podSandboxIds: string[];
   deadlineAt: number;
@@ -37,6 +36,7 @@ function readStopIntentEntry(value: unknown): StopIntentEntry | undefined {
   if (!Array.isArray(entry.podSandboxIds) || typeof entry.deadlineAt !== "number") return undefined;
   return { podSandboxIds: entry.podSandboxIds.map(String), deadlineAt: entry.deadlineAt, requestedAt: Number(entry.requestedAt) };
 }
+
 const containerFile = "container.json";
 
 /**
