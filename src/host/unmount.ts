@@ -68,7 +68,7 @@ export async function unmountPath(target: string, options: UnmountOptions): Prom
 
 /**
  * Unmounts many paths inside the root with as few system calls as it can: umount2 of each path,
- * and the mount table only for the paths that refuses (see the module's comment).
+ * and the mount table only for the paths umount2 refuses (see the module's comment).
  * Never throws for a single path: each outcome is in the result.
  *
  * @example
