@@ -41,7 +41,9 @@ my $output = "";
 pipe(my $wake_r, my $wake_w) or die "pipe: $!";
 $wake_w->blocking(0);
 $wake_r->blocking(0);
-$SIG{CHLD} = sub { syswrite($wake_w, "x") };
+# perl runs a handler between two ops, not when the signal comes: `local $!` keeps the errno of the
+# system call it may follow (a sysread's EAGAIN must not turn into something else).
+$SIG{CHLD} = sub { local $!; syswrite($wake_w, "x") };
 $SIG{PIPE} = "IGNORE";
 $SIG{$_} = "IGNORE" for qw(HUP INT TERM QUIT USR1 USR2);
 
@@ -197,11 +199,17 @@ while (1) {
   vec($read, 0, 1) = 1;
   vec($read, fileno($wake_r), 1) = 1;
   my $write = "";
+  my $timeout;    # none: until a descriptor is ready or a signal comes
   for my $command (values %running) {
     vec($read, fileno($command->{$_}), 1) = 1 for grep { defined $command->{$_} } qw(out err);
     vec($write, fileno($command->{in}), 1) = 1 if defined $command->{in};
+    # Its pipes are at their end but it was not reaped yet (a process closes its descriptors before
+    # it becomes a zombie). Its SIGCHLD may come after the last check for signals and before select()
+    # blocks: perl runs handlers between ops, so that handler would write the wake pipe only once
+    # something else woke select — seen as a `sync` answered a minute late. Look again soon instead.
+    $timeout = 0.005 if !defined $command->{out} && !defined $command->{err} && !defined $command->{status};
   }
-  my $n = select(my $r = $read, my $w = $write, undef, undef);
+  my $n = select(my $r = $read, my $w = $write, undef, $timeout);
   next if $n < 0;
   if (vec($r, fileno($wake_r), 1)) { 1 while sysread($wake_r, my $drop, 512); }
   for my $seq (keys %running) {

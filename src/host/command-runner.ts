@@ -149,6 +149,7 @@ class RunnerProcess {
     }
     if (this.#pending.size === 0) {
       // Let go once idle: it ends at the end of its stdin, and the next command starts another.
+      clearTimeout(this.#idleTimer);
       this.#idleTimer = setTimeout(() => {
         this.#onEnd();
         this.#child.stdin?.end();
