@@ -38,7 +38,7 @@ my $output = "";
 pipe(my $wake_r, my $wake_w) or die "pipe: $!";
 $wake_w->blocking(0);
 $wake_r->blocking(0);
-$SIG{CHLD} = sub { syswrite($wake_w, "x") };
+$SIG{CHLD} = sub { local $!; syswrite($wake_w, "x") };    # keeps the errno of what it interrupted (command-runner.pl)
 $SIG{PIPE} = "IGNORE";
 $SIG{$_} = "IGNORE" for qw(HUP INT TERM QUIT USR1 USR2);
 
