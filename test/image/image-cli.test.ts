@@ -68,6 +68,29 @@ describe("the image commands and methods, against a daemon", () => {
     output(await fixture.podvisor("rmi", reference));
   });
 
+  test("create and run take --image (with --entrypoint and arguments, as docker run does), and say what is missing", async () => {
+    const reference = `${registry.address}/test/busybox:latest`;
+    output(await fixture.podvisor("pull", reference));
+    const sandbox = output(await fixture.podvisor("runp", "--name", "from-image")).trim();
+    const exited = async (id: string) => {
+      await expect.poll(async () => JSON.parse(output(await fixture.podvisor("inspect", id))).state, { timeout: 30_000 }).toBe("exited");
+      return output(await fixture.podvisor("logs", id));
+    };
+    // The image's cmd is `sh`, its PATH /bin: arguments replace the cmd; --entrypoint the entrypoint.
+    const args = output(await fixture.podvisor("run", sandbox, "--name", "args", "--image", reference, "--", "echo", "from args in", "$PWD")).trim();
+    expect(await exited(args)).toBe("from args in $PWD");
+    const entrypoint = output(await fixture.podvisor("run", sandbox, "--name", "entrypoint", "--image", reference, "--entrypoint", "sh", "--", "-c", "echo via entrypoint in $PWD")).trim();
+    expect(await exited(entrypoint)).toBe("via entrypoint in /");
+    const own = output(await fixture.podvisor("run", sandbox, "--name", "own", "--image", reference)).trim();
+    await exited(own);
+    expect(JSON.parse(output(await fixture.podvisor("inspect", own)))).toMatchObject({ exitCode: 0 });
+    expect(failureLine(await fixture.podvisor("create", sandbox, "--name", "none"))).toBe("podvisor: a command is needed (after --), or --image to run an image's own");
+    expect(failureLine(await fixture.podvisor("create", sandbox, "--name", "half", "--entrypoint", "sh", "--", "x"))).toContain("--entrypoint needs --image");
+    expect(failureLine(await fixture.podvisor("create", sandbox, "--name", "missing", "--image", `${registry.address}/test/none:latest`))).toContain("pull it first");
+    output(await fixture.podvisor("rmp", "--force", sandbox));
+    output(await fixture.podvisor("rmi", reference));
+  });
+
   test("image load of an OCI layout", async () => {
     const loaded = output(await fixture.podvisor("image", "load", "--name", "localhost/loaded", layout));
     expect(loaded).toMatch(/^Loaded image localhost\/loaded:latest sha256:[0-9a-f]{64}$/);
