@@ -8,7 +8,7 @@
 import { execa } from "execa";
 import { invokePlugin } from "../../src/network/cni-invoke.ts";
 import { defaultNetworkConcurrency } from "../../src/network/pod-network.ts";
-import { PluginLimiter } from "../../src/network/plugin-limiter.ts";
+import { Limiter } from "../../src/host/host-batcher.ts";
 import { listNetns } from "../../src/host/netns.ts";
 import type { CniResult } from "../../src/network/cni-types.ts";
 import { networkLeftovers } from "./bench-network.ts";
@@ -79,7 +79,7 @@ async function delRound(network: BenchNetwork, options: { sandboxes: number; tag
   const results = new Map<string, CniResult | undefined>();
   await ipBatch(names.map((name) => `netns add ${name}`));
   try {
-    const addLimiter = new PluginLimiter(defaultNetworkConcurrency);
+    const addLimiter = new Limiter(defaultNetworkConcurrency);
     const addStartedAt = performance.now();
     // All settled before any cleanup: a DEL must never race the same namespace's ADD.
     const added = await Promise.allSettled(names.map((name) => addLimiter.run(async () => {
@@ -93,7 +93,7 @@ async function delRound(network: BenchNetwork, options: { sandboxes: number; tag
     if (addFailed.length > 0) throw new Error(`Cannot measure the DEL floor: ${addFailed.length} of ${names.length} ADDs failed (first: ${(addFailed[0] as PromiseRejectedResult).reason})`);
 
     // The measurement: DEL of every one, as podvisor's stop runs it (plugins in reverse, the stored result as prevResult).
-    const limiter = concurrency === undefined ? undefined : new PluginLimiter(concurrency);
+    const limiter = concurrency === undefined ? undefined : new Limiter(concurrency);
     const del = async (name: string) => {
       for (const plugin of [...plugins].reverse()) await call(name, "DEL", pluginConfig(plugin, results.get(name)));
     };

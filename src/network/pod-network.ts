@@ -15,7 +15,7 @@ import type { LoadedNetworkConfig } from "./cni-config.ts";
 import { invokePlugin } from "./cni-invoke.ts";
 import type { CniConfigList, CniResult } from "./cni-types.ts";
 import { networkAddresses } from "./network-status.ts";
-import { PluginLimiter } from "./plugin-limiter.ts";
+import { Limiter } from "../host/host-batcher.ts";
 
 const log = getLogger("network:cni");
 
@@ -54,12 +54,12 @@ export interface AttachTarget {
 export class PodNetwork {
   readonly options: Readonly<PodNetworkOptions>;
   readonly cache: CniCache;
-  readonly #limiter: PluginLimiter;
+  readonly #limiter: Limiter;
 
   constructor(options: PodNetworkOptions) {
     this.options = options;
     this.cache = new CniCache(options.cacheDir);
-    this.#limiter = new PluginLimiter(options.concurrency ?? defaultNetworkConcurrency);
+    this.#limiter = new Limiter(options.concurrency ?? defaultNetworkConcurrency);
   }
 
   /** The conf dir's network now (read afresh), or undefined: network "none". */

@@ -1,4 +1,4 @@
-import { expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { Limiter } from "../../src/host/host-batcher.ts";
 
 test("Limiter runs at most N tasks at once, starts them in arrival order, and runs every one (thousands queued)", async () => {
@@ -16,4 +16,61 @@ test("Limiter runs at most N tasks at once, starts them in arrival order, and ru
   expect(most).toBe(4);
   expect(started).toEqual(results);
   expect(results).toEqual(Array.from({ length: 3_000 }, (_, index) => index));
+});
+
+describe("Limiter hands a finished task's slot to the next waiter", () => {
+  test("never runs more than its limit, even with callers arriving as a run ends", async () => {
+    const limiter = new Limiter(2);
+    let running = 0;
+    let most = 0;
+    const task = async () => {
+      most = Math.max(most, ++running);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      running--;
+    };
+    // Each finished run starts another at once: the gap a slot could be stolen in.
+    const chain = async (left: number): Promise<void> => {
+      if (left === 0) return;
+      await limiter.run(task);
+      await Promise.all([chain(left - 1), limiter.run(task)]);
+    };
+    await Promise.all([chain(6), chain(6), chain(6)]);
+    expect(most).toBe(2);
+    expect(limiter.running).toBe(0);
+  });
+
+  test("a caller arriving as a run ends waits behind the waiter already there", async () => {
+    const limiter = new Limiter(1);
+    let running = 0;
+    let most = 0;
+    const task = async () => {
+      most = Math.max(most, ++running);
+      await Promise.resolve();
+      running--;
+    };
+    let finish!: () => void;
+    const first = limiter.run(() => new Promise<void>((resolve) => (finish = resolve)).then(() => void running--));
+    running++;
+    const waiter = limiter.run(task);
+    // The first run's end and a newcomer's call, queued in this order: the slot goes to the waiter.
+    finish();
+    let newcomer: Promise<void> | undefined;
+    queueMicrotask(() => (newcomer = limiter.run(task)));
+    await Promise.all([first, waiter]);
+    await newcomer;
+    expect(most).toBe(1);
+  });
+
+  test("runs waiters in arrival order, and a failed task frees its slot", async () => {
+    const limiter = new Limiter(1);
+    const order: number[] = [];
+    const failing = limiter.run(async () => {
+      throw new Error("boom");
+    });
+    const rest = [1, 2, 3].map((n) => limiter.run(async () => void order.push(n)));
+    await expect(failing).rejects.toThrow("boom");
+    await Promise.all(rest);
+    expect(order).toEqual([1, 2, 3]);
+    expect(() => new Limiter(0)).toThrow(RangeError);
+  });
 });
