@@ -40,8 +40,9 @@ static int child(void *arg) {
     for (int i = 0; dirs[i]; i++) { snprintf(p, sizeof p, "%s/%s", r, dirs[i]); mkdir(p, 0755); }
     snprintf(p, sizeof p, "%s/proc", r); M("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     snprintf(p, sizeof p, "%s/dev", r); M("tmpfs", p, "tmpfs", MS_NOSUID, "mode=755,size=64k");
-    const char *devdirs[] = {"pts", "shm", "mqueue", "null", NULL};
-    for (int i = 0; devdirs[i]; i++) { snprintf(p, sizeof p, "%s/dev/%s", r, devdirs[i]); if (strcmp(devdirs[i], "null")) mkdir(p, 0755); else close(open(p, O_CREAT | O_WRONLY, 0666)); }
+    const char *devdirs[] = {"pts", "shm", "mqueue", NULL};
+    for (int i = 0; devdirs[i]; i++) { snprintf(p, sizeof p, "%s/dev/%s", r, devdirs[i]); mkdir(p, 0755); }
+    snprintf(p, sizeof p, "%s/dev/null", r); close(open(p, O_CREAT | O_WRONLY, 0666)); // what masked files are bound to
     snprintf(p, sizeof p, "%s/dev/pts", r); M("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
     snprintf(p, sizeof p, "%s/dev/shm", r); M("shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
     snprintf(p, sizeof p, "%s/dev/mqueue", r); M("mqueue", p, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);

@@ -10,11 +10,14 @@ import { addContainerOptions, containerConfig } from "./container-options.ts";
 /** `podvisor create SANDBOX --name NAME -- CMD…`: creates a container and prints its id. */
 export function addContainerCreateCommand(program: Command): void {
   addContainerOptions(clientCommand(program, "create", "create a container in a pod sandbox and print its id"))
-    .action((sandbox: string, argv: string[], flags, command: Command) => withClient(command, async ({ client, output }) => {
-      const containerId = await createContainer(client, sandbox, containerConfig(argv, flags));
-      if (isStructured(output)) printData({ containerId }, output);
-      else console.log(containerId);
-    }));
+    .action((sandbox: string, argv: string[], flags, command: Command) => {
+      const config = containerConfig(argv, flags); // a bad command line is refused before any connection
+      return withClient(command, async ({ client, output }) => {
+        const containerId = await createContainer(client, sandbox, config);
+        if (isStructured(output)) printData({ containerId }, output);
+        else console.log(containerId);
+      });
+    });
 }
 
 /** Resolves the sandbox's id prefix and creates the container in it; returns the container's id. */

@@ -11,10 +11,13 @@ import { addContainerOptions, containerConfig } from "./container-options.ts";
  */
 export function addContainerRunCommand(program: Command): void {
   addContainerOptions(clientCommand(program, "run", "create a container in a pod sandbox, start it, and print its id"))
-    .action((sandbox: string, argv: string[], flags, command: Command) => withClient(command, async ({ client, output }) => {
-      const containerId = await createContainer(client, sandbox, containerConfig(argv, flags));
-      await attempt(`start container ${containerId}`, client.call("StartContainer", { containerId }));
-      if (isStructured(output)) printData({ containerId }, output);
-      else console.log(containerId);
-    }));
+    .action((sandbox: string, argv: string[], flags, command: Command) => {
+      const config = containerConfig(argv, flags); // a bad command line is refused before any connection
+      return withClient(command, async ({ client, output }) => {
+        const containerId = await createContainer(client, sandbox, config);
+        await attempt(`start container ${containerId}`, client.call("StartContainer", { containerId }));
+        if (isStructured(output)) printData({ containerId }, output);
+        else console.log(containerId);
+      });
+    });
 }
