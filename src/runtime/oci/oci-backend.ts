@@ -331,8 +331,8 @@ export class OciBackend implements RuntimeBackend {
   #watchExit(container: Container): void {
     const { started, paths, spec } = container;
     if (started === undefined) return;
-    const isConmonAlive = async () => started.conmonStartTime !== undefined && (await readProcStartTime(started.conmonPid)) === started.conmonStartTime;
-    container.exited = this.#exits.whenExited(spec.id, paths.persistDir, { isConmonAlive });
+    const conmon = started.conmonStartTime === undefined ? undefined : { pid: started.conmonPid, startTime: started.conmonStartTime };
+    container.exited = this.#exits.whenExited(spec.id, paths.persistDir, { conmon });
   }
 
   /** The container's final state, kept: called once the runtime's own report says stopped. */
