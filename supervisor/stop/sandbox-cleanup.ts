@@ -6,7 +6,7 @@ import type { SupervisorContext } from "../context.ts";
 import { stopStepFailed } from "../../src/errors/stop-incomplete-error.ts";
 
 /** Done; skipped, and why (recorded, never faked); or done as far as it could, with a warning. */
-type StepResult = "done" | `skipped: ${string}` | `warning: ${string}`;
+export type StepResult = "done" | `skipped: ${string}` | `warning: ${string}`;
 
 interface Step {
   name: string;
@@ -40,16 +40,20 @@ export interface CleanupReport {
   warnings: string[];
 }
 
+/** Steps begun before the cleanup, by name: the cleanup awaits them in their turn (and times only that wait). */
+export type BegunSteps = Partial<Record<string, Promise<StepResult>>>;
+
 export async function cleanupSandboxHost(
   context: SupervisorContext,
   record: SandboxRecord,
   journal: (phase: StopPhase) => Promise<void>,
+  begun: BegunSteps = {},
 ): Promise<CleanupReport> {
   const report: CleanupReport = { phases: {}, skipped: {}, warnings: [] };
   for (const step of steps) {
     const startedAt = performance.now();
     try {
-      const result = await step.run(context, record);
+      const result = await (begun[step.name] ?? step.run(context, record));
       if (result.startsWith("skipped: ")) report.skipped[step.name] = result.slice("skipped: ".length);
       if (result.startsWith("warning: ")) report.warnings.push(`${step.name}: ${result.slice("warning: ".length)}`);
     } catch (error) {
@@ -63,7 +67,12 @@ export async function cleanupSandboxHost(
   return report;
 }
 
-async function unmountContainerStorage(context: SupervisorContext, record: SandboxRecord): Promise<StepResult> {
+/**
+ * The first step, begun on its own: the reference unmounts each application container's storage as
+ * soon as the container has stopped, before it stops the infra container. Never rejects (a failure
+ * is a warning).
+ */
+export async function unmountContainerStorage(context: SupervisorContext, record: SandboxRecord): Promise<StepResult> {
   const merged = containerRootfsMounts(context, record);
   if (merged.length === 0) return "skipped: no container has a rootfs";
   try {

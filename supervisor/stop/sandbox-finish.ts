@@ -4,6 +4,7 @@ import { StopIncompleteError, stopStepFailed } from "../../src/errors/stop-incom
 import type { ContainersStopped } from "./containers-stop.ts";
 import type { StopOptions, StopOutcome, SupervisorContext } from "../context.ts";
 import { cleanupSandboxHost } from "./sandbox-cleanup.ts";
+import type { BegunSteps } from "./sandbox-cleanup.ts";
 import { journal } from "./stop-journal.ts";
 
 const log = getLogger("supervisor:stop");
@@ -17,9 +18,10 @@ export interface ContainersTiming {
 
 /**
  * A sandbox's stop once its containers are settled: any container error fails it (not-stopped, for a
- * retry); otherwise the host cleanup in order, then "stopped", durable, then the metrics and the log.
+ * retry); otherwise the host cleanup in order (awaiting the steps `begun` already), then "stopped",
+ * durable, then the metrics and the log.
  */
-export async function finishSandbox(context: SupervisorContext, record: SandboxRecord, results: ContainersStopped[], timing: ContainersTiming, startedAt: number, options: StopOptions): Promise<StopOutcome> {
+export async function finishSandbox(context: SupervisorContext, record: SandboxRecord, results: ContainersStopped[], timing: ContainersTiming, startedAt: number, options: StopOptions, begun?: BegunSteps): Promise<StopOutcome> {
   const errors = results.flatMap((result) => result.errors.get(record.id) ?? []);
   if (errors.length > 0) throw new StopIncompleteError(record.id, errors);
   // The containers' own records (durable, each written before its acknowledgement) already say they
@@ -27,7 +29,7 @@ export async function finishSandbox(context: SupervisorContext, record: SandboxR
   await journal(context, record, "containers-stopped", options, { memoryOnly: true });
   // The host steps are idempotent: their phases are kept in memory (status shows them) and reach
   // the disk with the next durable write; a crash between only redoes them.
-  const cleanup = await cleanupSandboxHost(context, record, (phase) => journal(context, record, phase, options, { memoryOnly: true }));
+  const cleanup = await cleanupSandboxHost(context, record, (phase) => journal(context, record, phase, options, { memoryOnly: true }), begun);
   // "stopped" reaches memory only once it is on disk: a write that fails (the disk is full) leaves
   // the sandbox not-stopped, as its status says, and a retry redoes the idempotent steps and writes it.
   const stopped: SandboxRecord = { ...record, state: "stopped", stoppedAt: context.clock.now() };

@@ -3,6 +3,8 @@ import { stopStepFailed } from "../../src/errors/stop-incomplete-error.ts";
 import { killGraceFor, stopContainers } from "./containers-stop.ts";
 import type { ContainersStopped } from "./containers-stop.ts";
 import type { StopOptions, StopOutcome, SupervisorContext } from "../context.ts";
+import { unmountContainerStorage } from "./sandbox-cleanup.ts";
+import type { BegunSteps } from "./sandbox-cleanup.ts";
 import { finishSandbox } from "./sandbox-finish.ts";
 import { journal } from "./stop-journal.ts";
 
@@ -61,12 +63,16 @@ export function stopInParallel(context: SupervisorContext, records: SandboxRecor
     // Its errors and warnings in the batch's result are final once it is settled.
     const applicationResult = await (applicationSettled.get(record.id) as PromiseWithResolvers<ContainersStopped>).promise;
     const stopped: ContainersStopped[] = [applicationResult];
+    let begun: BegunSteps | undefined;
     if (!applicationResult.errors.has(record.id)) {
+      // The reference unmounts the application containers' storage once they have stopped, before
+      // the infra container's stop: begun now, it runs beside it (and the host cleanup awaits it).
+      begun = { "storage-unmount": unmountContainerStorage(context, record) };
       const infra = context.store.containersOf(record.id).filter((c) => c.infra);
       stopped.push(await stopContainers(context, infra, deadline(), { killGraceMs }));
     }
     const durationMs = performance.now() - startedAt;
-    return finishSandbox(context, record, stopped, { durationMs, startedAtEpoch, killAt }, startedAt, options);
+    return finishSandbox(context, record, stopped, { durationMs, startedAtEpoch, killAt }, startedAt, options, begun);
   })()]));
   // The batch's intent stays journaled until every sandbox of it is done (stopped or failed).
   void Promise.allSettled(stops.values()).then(() => application.then(({ intentDone }) => intentDone(), () => {}));

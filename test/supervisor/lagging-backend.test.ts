@@ -10,7 +10,8 @@ import { LaggingBackend } from "../../src/runtime/lagging-backend.ts";
 import type { ContainerSpec, RuntimeState, RuntimeBackend, WaitForStoppedOptions } from "../../src/runtime/runtime-backend.ts";
 import { backends, startBackendSupervisor, useBackendSupervisors } from "../support/backends.ts";
 import type { BackendName, BackendSupervisor } from "../support/backends.ts";
-import { noLeftovers } from "../support/supervisor.ts";
+import { isMounted } from "../../src/host/mountinfo.ts";
+import { noLeftovers, waitUntil } from "../support/supervisor.ts";
 
 useBackendSupervisors();
 
@@ -73,6 +74,24 @@ describe.each(backends)("a runtime that reports stopped late (VM-based, like Kat
     expect(elapsed).toBeGreaterThanOrEqual(2 * lagMs - 50);
     expect(elapsed).toBeLessThan(5_000);
     expect(t.supervisor.containerStatus(containerId)).toMatchObject({ state: "exited", signal: "SIGTERM", reason: "signalled" });
+  });
+
+  // Rule 8, as the reference orders it: an application container's storage goes once it has stopped,
+  // not after the infra container's stop (here: after its late report). Only runc's test containers
+  // have a rootfs.
+  test.runIf(backendName === "runc")("the application containers' rootfs is unmounted while the infra container's report is awaited", async () => {
+    t = await startBackendSupervisor(backendName, { wrap: (backend) => new LaggingBackend(backend, { lagMs: 1_500 }) });
+    const { id, containers: [containerId] } = await t.runPod([["sleep", "1000"]], { name: "storage-early" });
+    const merged = join(t.root, "sandboxes", id, "containers", containerId, "merged");
+    expect(await isMounted(merged)).toBe(true);
+    const infraId = t.supervisor.podSandboxStatus(id).infraContainerId as string;
+    const stop = t.supervisor.stopPodSandbox(id, { timeoutMs: 5_000 });
+    await waitUntil(async () => !(await isMounted(merged)));
+    // Its report comes 1.5 s after the application container's: until then its record says running.
+    expect(t.supervisor.containerStatus(containerId).state).toBe("exited");
+    expect(t.supervisor.containerStatus(infraId).state).toBe("running");
+    await stop;
+    expect(t.supervisor.podSandboxStatus(id).state).toBe("stopped");
   });
 
   test("a report that never comes fails the stop after a bound, leaves the sandbox not-stopped, and a retry finishes it", async () => {
