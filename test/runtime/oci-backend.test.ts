@@ -1,8 +1,10 @@
-import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { findCgroup2Mount } from "../../src/host/cgroup-path.ts";
 import { conmonCgroupPath } from "../../src/runtime/oci/oci-layout.ts";
+import { OciRuntime } from "../../src/runtime/oci/oci-runtime.ts";
+import { testTempPrefix } from "../support/test-run.ts";
 import { isLive, waitForFileText } from "./runtime-fixtures.ts";
 import { listDir, ociSpec, useOciHarness } from "./oci-fixtures.ts";
 
@@ -156,4 +158,51 @@ describe("OciBackend (runc + conmon)", () => {
     await Promise.all(ids.map((id) => h.backend.poller.waitForStopped(id, { signal: deadline() })));
     expect(h.backend.poller.rounds - before).toBe(1);
   });
+});
+
+describe("OciBackend's poller, one container at a time (a few waiters in a root that holds many)", () => {
+  // This root holds a few containers; `heldPerState: 0` makes the poller treat it as a busy node's.
+  const h = useOciHarness({ poll: { heldPerState: 0 } });
+
+  test("a few waiters are asked for with `state`, not `list`; one the runtime no longer knows is stopped", async () => {
+    const { id } = await h.run(["sh", "-c", "exit 0"], await ociSpec(h, "one"));
+    await h.backend.waitForStopped(id, { signal: deadline() });
+    const before = { rounds: h.backend.poller.rounds, states: h.backend.poller.stateRounds };
+    await h.backend.poller.waitForStopped(id, { signal: deadline() });
+    await h.backend.delete(id);
+    await h.backend.poller.waitForStopped(id, { signal: deadline() }); // `state` says it does not exist
+    expect(h.backend.poller.rounds - before.rounds).toBe(2);
+    expect(h.backend.poller.stateRounds - before.states).toBe(2);
+  });
+
+  test("a running container's waiter goes on waiting; more waiters than `stateUpTo` are listed", async () => {
+    const running = await h.run(["sleep", "1000"], await ociSpec(h, "run"));
+    const stillWaiting = await Promise.race([
+      h.backend.poller.waitForStopped(running.id, { signal: AbortSignal.timeout(notHappeningMs) }).then(() => "stopped", () => "waiting"),
+    ]);
+    expect(stillWaiting).toBe("waiting");
+    const ids: string[] = [];
+    for (const name of ["m1", "m2", "m3", "m4", "m5"]) ids.push((await h.run(["sh", "-c", "exit 0"], await ociSpec(h, name))).id);
+    for (const id of ids) await h.backend.waitForStopped(id, { signal: deadline() });
+    const before = { rounds: h.backend.poller.rounds, states: h.backend.poller.stateRounds };
+    await Promise.all(ids.map((id) => h.backend.poller.waitForStopped(id, { signal: deadline() })));
+    expect(h.backend.poller.rounds - before.rounds).toBe(1);
+    expect(h.backend.poller.stateRounds - before.states).toBe(0);
+    await h.backend.killAll(running.id);
+    await h.backend.waitForStopped(running.id, { signal: deadline() });
+  });
+});
+
+// A DELIBERATE FAKE: a runtime whose answers are malformed, which real runc cannot be made to give.
+test("a runtime's answer that is not a container's state is refused with a clear error", async () => {
+  const dir = await mkdtemp(testTempPrefix("bad-runtime"));
+  try {
+    const path = join(dir, "bad-runtime");
+    await writeFile(path, '#!/bin/sh\ncase "$2" in list) echo "not json" ;; state) echo \'{"id": 3}\' ;; esac\n', { mode: 0o755 });
+    const runtime = new OciRuntime({ path, root: dir });
+    await expect(runtime.list()).rejects.toMatchObject({ code: "RUNTIME_COMMAND_FAILED", message: expect.stringContaining("the runtime's answer is not JSON: not json") });
+    await expect(runtime.state("c1")).rejects.toMatchObject({ code: "RUNTIME_COMMAND_FAILED", message: expect.stringContaining("not a container's state") });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -19,6 +19,7 @@ import { conmonCgroupPath, OciLayout, requireExecutable } from "./oci-layout.ts"
 import type { ContainerPaths, StartedInfo } from "./oci-layout.ts";
 import { listOciLeftovers, removeOciLeftovers } from "./oci-leftovers.ts";
 import { OciListPoller } from "./oci-list-poller.ts";
+import type { OciListPollerOptions } from "./oci-list-poller.ts";
 import { findOciLeftover, removeOciContainer } from "./oci-removal.ts";
 import { isRuntimeNotFound, OciRuntime } from "./oci-runtime.ts";
 import { readProcStartTime, signalIfSame } from "./proc-start-time.ts";
@@ -42,8 +43,8 @@ export interface OciBackendOptions {
    * (VM runtimes). Default true.
    */
   signalsDirectly?: boolean;
-  /** How often the runtime's `list` is polled while someone waits for "stopped". */
-  listIntervalMs?: number;
+  /** How the runtime is polled while someone waits for "stopped" (its `held` is this backend's count). */
+  poll?: Omit<OciListPollerOptions, "held">;
 }
 
 interface Container {
@@ -92,7 +93,7 @@ export class OciBackend implements RuntimeBackend {
     this.runtime = new OciRuntime({ path: options.runtimePath, root: this.layout.runtimeRoot });
     this.conmonPath = options.conmonPath;
     this.initPath = options.initPath ?? "/usr/bin/catatonit";
-    this.poller = new OciListPoller(this.runtime, { intervalMs: options.listIntervalMs });
+    this.poller = new OciListPoller(this.runtime, { ...options.poll, held: () => this.#containers.size });
     this.#exits = new OciExitWatcher(this.layout.exitDir);
   }
 
@@ -224,7 +225,10 @@ export class OciBackend implements RuntimeBackend {
     const running: RuntimeState = { status: "running", pid: started.pid, startedAt: started.startedAt };
     const status = await Promise.race([container.exited, Promise.resolve("pending" as const)]);
     if (status === "pending") return running;
-    const entry = (await this.runtime.list()).find((listed) => listed.id === id);
+    const entry = await this.runtime.state(id).catch((error: unknown) => {
+      if (isRuntimeNotFound(error)) return undefined; // gone is stopped
+      throw error;
+    });
     if (entry !== undefined && entry.status !== "stopped") return running;
     if (this.signalsDirectly && (await isPopulated(container.spec.cgroupPath))) return running;
     return this.#stopped(container, status);

@@ -58,7 +58,6 @@ interface Waiting {
   resolve(status: number | undefined): void;
 }
 
-
 /**
  * @example
  * const exits = new OciExitWatcher("/var/lib/podvisor/oci/exits");

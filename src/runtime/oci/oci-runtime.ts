@@ -78,8 +78,16 @@ export class OciRuntime {
   /** Every container of this runtime root, in one fork. */
   async list(options: { signal?: AbortSignal } = {}): Promise<OciListEntry[]> {
     const stdout = await this.#run(["list", "--format", "json"], "list containers", options.signal);
-    const parsed = JSON.parse(stdout === "" ? "[]" : stdout) as OciListEntry[] | null;
-    return parsed ?? [];
+    const parsed = parseAnswer(stdout === "" ? "null" : stdout, "list containers");
+    if (parsed === null) return [];
+    if (!Array.isArray(parsed)) throw invalidAnswer("list containers", "not a list");
+    return parsed.map((entry) => checkEntry(entry, "list containers"));
+  }
+
+  /** One container's state, in one fork: cheaper than {@link OciRuntime.list} when the root holds many. */
+  async state(id: string, options: { signal?: AbortSignal } = {}): Promise<OciListEntry> {
+    const action = `read the state of container "${id}"`;
+    return checkEntry(parseAnswer(await this.#run(["state", id], action, options.signal), action), action);
   }
 
   /** `exec` of a process spec file (`exec --process <file>`): the subprocess, its output buffered. */
@@ -101,4 +109,25 @@ export class OciRuntime {
     if (result.exitCode !== 0) throw new OciRuntimeError(action, result.stderr || `killed by ${result.signal}`, result.exitCode);
     return result.stdout.replace(/\n$/, "");
   }
+}
+
+function invalidAnswer(action: string, why: string): CodedError {
+  return new CodedError("RUNTIME_COMMAND_FAILED", `Cannot ${action}: the runtime's answer is ${why}`);
+}
+
+function parseAnswer(text: string, action: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw invalidAnswer(action, `not JSON: ${text.slice(0, 200)}`);
+  }
+}
+
+/** A container as the runtime reported it: its id and status must be strings, its pid a number. */
+function checkEntry(value: unknown, action: string): OciListEntry {
+  const entry = value as Partial<OciListEntry> | null;
+  if (typeof entry !== "object" || entry === null || typeof entry.id !== "string" || typeof entry.status !== "string" || typeof entry.pid !== "number") {
+    throw invalidAnswer(action, `not a container's state: ${JSON.stringify(value)?.slice(0, 200)}`);
+  }
+  return { id: entry.id, pid: entry.pid, status: entry.status };
 }
