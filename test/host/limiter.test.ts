@@ -18,16 +18,25 @@ test("Limiter runs at most N tasks at once, starts them in arrival order, and ru
   expect(results).toEqual(Array.from({ length: 3_000 }, (_, index) => index));
 });
 
+/** A task that counts how many of it run at once (`most`: the highest seen); it waits on `pause` while it runs. */
+function concurrencyProbe(pause: () => Promise<unknown>) {
+  const probe = {
+    running: 0,
+    most: 0,
+    task: async (): Promise<void> => {
+      probe.most = Math.max(probe.most, ++probe.running);
+      await pause();
+      probe.running--;
+    },
+  };
+  return probe;
+}
+
 describe("Limiter hands a finished task's slot to the next waiter", () => {
   test("never runs more than its limit, even with callers arriving as a run ends", async () => {
     const limiter = new Limiter(2);
-    let running = 0;
-    let most = 0;
-    const task = async () => {
-      most = Math.max(most, ++running);
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      running--;
-    };
+    const probe = concurrencyProbe(() => new Promise((resolve) => setTimeout(resolve, 1)));
+    const { task } = probe;
     // Each finished run starts another at once: the gap a slot could be stolen in.
     const chain = async (left: number): Promise<void> => {
       if (left === 0) return;
@@ -35,22 +44,17 @@ describe("Limiter hands a finished task's slot to the next waiter", () => {
       await Promise.all([chain(left - 1), limiter.run(task)]);
     };
     await Promise.all([chain(6), chain(6), chain(6)]);
-    expect(most).toBe(2);
+    expect(probe.most).toBe(2);
     expect(limiter.running).toBe(0);
   });
 
   test("a caller arriving as a run ends waits behind the waiter already there", async () => {
     const limiter = new Limiter(1);
-    let running = 0;
-    let most = 0;
-    const task = async () => {
-      most = Math.max(most, ++running);
-      await Promise.resolve();
-      running--;
-    };
+    const probe = concurrencyProbe(() => Promise.resolve());
+    const { task } = probe;
     let finish!: () => void;
-    const first = limiter.run(() => new Promise<void>((resolve) => (finish = resolve)).then(() => void running--));
-    running++;
+    const first = limiter.run(() => new Promise<void>((resolve) => (finish = resolve)).then(() => void probe.running--));
+    probe.running++;
     const waiter = limiter.run(task);
     // The first run's end and a newcomer's call, queued in this order: the slot goes to the waiter.
     finish();
@@ -58,7 +62,7 @@ describe("Limiter hands a finished task's slot to the next waiter", () => {
     queueMicrotask(() => (newcomer = limiter.run(task)));
     await Promise.all([first, waiter]);
     await newcomer;
-    expect(most).toBe(1);
+    expect(probe.most).toBe(1);
   });
 
   test("runs waiters in arrival order, and a failed task frees its slot", async () => {

@@ -225,10 +225,7 @@ export class OciBackend implements RuntimeBackend {
     const running: RuntimeState = { status: "running", pid: started.pid, startedAt: started.startedAt };
     const status = await Promise.race([container.exited, Promise.resolve("pending" as const)]);
     if (status === "pending") return running;
-    const entry = await this.runtime.state(id).catch((error: unknown) => {
-      if (isRuntimeNotFound(error)) return undefined; // gone is stopped
-      throw error;
-    });
+    const entry = await this.runtime.stateIfKnown(id);
     if (entry !== undefined && entry.status !== "stopped") return running;
     if (this.signalsDirectly && (await isPopulated(container.spec.cgroupPath))) return running;
     return this.#stopped(container, status);

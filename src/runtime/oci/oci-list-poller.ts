@@ -7,7 +7,6 @@
  * CPU each for runc: ~0.75 s at 3,800), a `state` one (~3 ms, mostly the fork).
  */
 import { getLogger } from "../../log/logger.ts";
-import { isRuntimeNotFound } from "./oci-runtime.ts";
 import type { OciListEntry, OciRuntime } from "./oci-runtime.ts";
 
 const log = getLogger("runtime:oci");
@@ -125,9 +124,6 @@ export class OciListPoller {
   /** Each container's state; undefined for one the runtime no longer knows (gone is stopped). */
   #states(ids: string[]): Promise<(OciListEntry | undefined)[]> {
     this.stateRounds++;
-    return Promise.all(ids.map((id) => this.#runtime.state(id).catch((error: unknown) => {
-      if (isRuntimeNotFound(error)) return undefined;
-      throw error;
-    })));
+    return Promise.all(ids.map((id) => this.#runtime.stateIfKnown(id)));
   }
 }

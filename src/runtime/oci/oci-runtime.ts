@@ -90,6 +90,14 @@ export class OciRuntime {
     return checkEntry(parseAnswer(await this.#run(["state", id], action, options.signal), action), action);
   }
 
+  /** {@link OciRuntime.state}, or undefined when the runtime no longer knows the container (gone is stopped). */
+  stateIfKnown(id: string, options: { signal?: AbortSignal } = {}): Promise<OciListEntry | undefined> {
+    return this.state(id, options).catch((error: unknown) => {
+      if (isRuntimeNotFound(error)) return undefined;
+      throw error;
+    });
+  }
+
   /** `exec` of a process spec file (`exec --process <file>`): the subprocess, its output buffered. */
   exec(id: string, processFile: string, options: { signal?: AbortSignal; pidFile?: string } = {}) {
     const pidFile = options.pidFile === undefined ? [] : ["--pid-file", options.pidFile];
